@@ -1,0 +1,12 @@
+/**
+ * The ordered list of migrations. Listing them here (rather than scanning a folder) makes them load the same
+ * way from TypeScript sources in tests and compiled JavaScript in production.
+ */
+import type { Knex } from 'knex';
+import * as m001 from './001_foundation';
+
+export interface NamedMigration extends Knex.Migration {
+  name: string;
+}
+
+export const migrations: NamedMigration[] = [{ name: '001_foundation', ...m001 }];

@@ -1,0 +1,77 @@
+/**
+ * The one error handler: normalises anything thrown into RFC 9457 problem+json, logs it once, and never lets a
+ * client error become a 5xx.
+ */
+import type { ErrorRequestHandler, Response } from 'express';
+import { ZodError } from 'zod';
+import { AppError, ValidationError, type FieldProblem } from '../lib/errors';
+import { componentLogger } from '../lib/logger';
+
+const log = componentLogger('api');
+
+const TITLES: Record<number, string> = {
+  400: 'Malformed request',
+  401: 'Unauthenticated',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Validation failed',
+  429: 'Too many requests',
+  500: 'Internal error',
+  503: 'Service unavailable',
+};
+
+export function sendProblem(res: Response, status: number, code: string, detail: string, errors?: FieldProblem[]): void {
+  res
+    .status(status)
+    .type('application/problem+json')
+    .json({
+      type: `https://drason.dev/problems/${code}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      ...(errors === undefined ? {} : { errors }),
+    });
+}
+
+export function zodProblems(error: ZodError, prefix = ''): FieldProblem[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.') || '(root)',
+    message: issue.message,
+  }));
+}
+
+export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, next) => {
+  if (res.headersSent) {
+    next(err);
+    return;
+  }
+  if (err instanceof ZodError) {
+    sendProblem(res, 422, 'validation_failed', 'The request has invalid fields.', zodProblems(err));
+    return;
+  }
+  if (err instanceof AppError) {
+    for (const [name, value] of Object.entries(err.options.headers ?? {})) res.setHeader(name, value);
+    if (err.status >= 500) log.error(err.message, { code: err.code, requestId: res.getHeader('x-request-id'), cause: String(err.options.cause ?? '') });
+    sendProblem(res, err.status, err.code, err.message, err instanceof ValidationError ? err.options.errors : err.options.errors);
+    return;
+  }
+  // body-parser errors carry a status and a type.
+  const e = err as { status?: number; type?: string; message?: string };
+  if (e.type === 'entity.parse.failed') {
+    sendProblem(res, 400, 'malformed_json', 'The request body is not valid JSON.');
+    return;
+  }
+  if (e.type === 'entity.too.large') {
+    sendProblem(res, 413, 'payload_too_large', 'The request body is larger than this endpoint accepts.');
+    return;
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    sendProblem(res, e.status, 'bad_request', e.message ?? 'Bad request.');
+    return;
+  }
+  log.error('unhandled error', { requestId: res.getHeader('x-request-id'), path: req.path, error: err instanceof Error ? err.stack : String(err) });
+  sendProblem(res, 500, 'internal_error', 'Something went wrong on our side; the request id identifies it in our logs.');
+};

@@ -1,0 +1,104 @@
+/**
+ * One definition per endpoint: the same zod schemas validate the request and document it in the OpenAPI
+ * document served at GET /v1/openapi.json.
+ */
+import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import type { Request, Response, Router } from 'express';
+import { z, type ZodType } from 'zod';
+import { ValidationError } from '../lib/errors';
+import { authenticate, type Access } from './auth';
+import { zodProblems } from './problem';
+import type { ApiDeps } from './deps';
+
+extendZodWithOpenApi(z);
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+
+export interface RouteDefinition<B extends ZodType, Q extends ZodType, P extends ZodType> {
+  method: Method;
+  /** Express-style path, e.g. /v1/mailboxes/:email */
+  path: string;
+  summary: string;
+  tags: string[];
+  access: Access;
+  body?: B;
+  query?: Q;
+  params?: P;
+  responses: Record<number, { description: string; schema?: ZodType }>;
+  handler: (ctx: { body: z.infer<B>; query: z.infer<Q>; params: z.infer<P>; req: Request; res: Response; deps: ApiDeps }) => Promise<void> | void;
+}
+
+function parsePart<T extends ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
+  if (schema === undefined) return undefined as z.infer<T>;
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError(`The request ${where} has invalid fields.`, zodProblems(result.error, where === 'body' ? '' : where));
+  return result.data;
+}
+
+const openApiPath = (path: string): string => path.replace(/:([A-Za-z]+)/g, '{$1}');
+
+export class Routes {
+  readonly registry = new OpenAPIRegistry();
+
+  constructor(
+    private readonly router: Router,
+    private readonly deps: ApiDeps,
+  ) {
+    this.registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  }
+
+  add<B extends ZodType = ZodType<undefined>, Q extends ZodType = ZodType<undefined>, P extends ZodType = ZodType<undefined>>(
+    def: RouteDefinition<B, Q, P>,
+  ): void {
+    const responses: Record<string, { description: string; content?: Record<string, { schema: ZodType }> }> = {};
+    for (const [status, r] of Object.entries(def.responses)) {
+      responses[status] = {
+        description: r.description,
+        ...(r.schema === undefined ? {} : { content: { 'application/json': { schema: r.schema } } }),
+      };
+    }
+    responses.default = { description: 'Problem (RFC 9457)', content: { 'application/problem+json': { schema: ProblemSchema } } };
+    this.registry.registerPath({
+      method: def.method,
+      path: openApiPath(def.path),
+      summary: def.summary,
+      tags: def.tags,
+      ...(def.access === 'public' ? {} : { security: [{ bearer: [] }] }),
+      description: `Access: ${def.access}.`,
+      request: {
+        ...(def.body === undefined ? {} : { body: { content: { 'application/json': { schema: def.body } } } }),
+        ...(def.query === undefined ? {} : { query: def.query as never }),
+        ...(def.params === undefined ? {} : { params: def.params as never }),
+      },
+      responses,
+    });
+    this.router[def.method](def.path, authenticate(this.deps.db, def.access, this.deps.adminToken), async (req, res) => {
+      const params = parsePart(def.params, req.params, 'path');
+      const query = parsePart(def.query, req.query, 'query');
+      const body = parsePart(def.body, req.body, 'body');
+      await def.handler({ body, query, params, req, res, deps: this.deps });
+    });
+  }
+
+  document(): unknown {
+    return new OpenApiGeneratorV31(this.registry.definitions).generateDocument({
+      openapi: '3.1.0',
+      info: {
+        title: 'Drason API',
+        version: '1.0.0',
+        description: 'Outbound-email control plane between Clay and Smartlead. Errors are application/problem+json.',
+      },
+      servers: [{ url: '/' }],
+    });
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * POST /v1/events: Drason's normalized events from any sender. Stored durably (with a dispatch-outbox row) before
+ * the response; then signalled to each mailbox's entity workflow. A 2xx means the events will be processed.
+ */
+import { z } from 'zod';
+import { withTenant } from '../../db/tenant';
+import { storeEvents } from '../../db/repositories/events';
+import { MONITORED_EVENT_TYPES } from '../../domain/events';
+import { eventDispatchFailures, eventsIngested } from '../../lib/metrics';
+import { dispatchNow } from '../../services/eventDispatch';
+import { authOf } from '../auth';
+import type { Routes } from '../route';
+
+export const NormalizedEvent = z
+  .object({
+    id: z.string().trim().min(1).max(200).describe('Idempotency key: a repeat is acknowledged and not counted again.'),
+    type: z.enum(MONITORED_EVENT_TYPES),
+    occurredAt: z.iso.datetime({ offset: true }),
+    mailbox: z.email().max(320).describe('Sending mailbox (created on the fly when first seen).'),
+    campaignId: z.union([z.string().min(1).max(100), z.number().int().nonnegative()]).transform(String).optional(),
+    leadEmail: z.email().max(320).optional(),
+    detail: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi('NormalizedEvent');
+
+const EventBatch = z.object({ events: z.array(NormalizedEvent).min(1).max(1000) }).openapi('EventBatch');
+const EventBatchAccepted = z.object({ accepted: z.number().int(), duplicates: z.number().int() }).openapi('EventBatchAccepted');
+
+export function mountEvents(routes: Routes): void {
+  routes.add({
+    method: 'post',
+    path: '/v1/events',
+    summary: 'Ingest normalized sender events (EmailSent, HardBounce, DeliveryFailure); up to 1000 per request.',
+    tags: ['ingestion'],
+    access: 'ingest',
+    body: EventBatch,
+    responses: { 202: { description: 'Stored; will be processed', schema: EventBatchAccepted } },
+    handler: async ({ body, res, deps }) => {
+      const { organizationId } = authOf(res);
+      const stored = await withTenant(deps.db, organizationId, (tx) =>
+        storeEvents(
+          tx,
+          organizationId,
+          body.events.map((e) => ({
+            idempotencyKey: e.id,
+            type: e.type,
+            source: 'api' as const,
+            occurredAt: new Date(e.occurredAt),
+            mailbox: e.mailbox,
+            ...(e.campaignId === undefined ? {} : { campaignId: e.campaignId }),
+            ...(e.leadEmail === undefined ? {} : { leadEmail: e.leadEmail }),
+            ...(e.detail === undefined ? {} : { detail: e.detail }),
+          })),
+        ),
+      );
+      eventsIngested.inc({ source: 'api', duplicate: 'false' }, stored.accepted);
+      eventsIngested.inc({ source: 'api', duplicate: 'true' }, stored.duplicates);
+      // Stored and committed: from here on the outbox guarantees delivery, so a signalling failure is not the client's problem.
+      const { failed } = await dispatchNow({ db: deps.db, client: deps.temporal, taskQueue: deps.taskQueue }, organizationId, stored.byMailbox);
+      if (failed > 0) eventDispatchFailures.inc(failed);
+      res.status(202).json({ accepted: stored.accepted, duplicates: stored.duplicates });
+    },
+  });
+}

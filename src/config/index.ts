@@ -1,0 +1,127 @@
+/**
+ * Drason's configuration: parsed once from the environment with zod, frozen, and cached.
+ *
+ * Every variable has a one-line description (the README's configuration table mirrors it).
+ * A bad value fails at start with a message naming the variable (see `ConfigError`).
+ * Unset DATABASE_URL / TEMPORAL_ADDRESS select the embedded defaults started by `npm start`.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** The root of the checkout: src/config/ (or dist/src/config/) sits two or three levels below it. */
+export function projectRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i += 1) {
+    if (require('node:fs').existsSync(path.join(dir, 'package.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development')
+    .describe('Runtime environment; `production` turns off dev conveniences.'),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info')
+    .describe('Winston log level.'),
+  PORT: port.default(3000).describe('HTTP port of the API (0 picks a free port).'),
+  HOST: z.string().default('127.0.0.1').describe('Address the API listens on.'),
+  PUBLIC_URL: optionalString.describe('Base URL the API is reached at, used in webhook URLs (default http://HOST:PORT).'),
+  DRASON_DATA_DIR: optionalString.describe('Folder for embedded data: Postgres, Temporal SQLite, generated secrets (default ./.data).'),
+  DRASON_ADMIN_TOKEN: optionalString.describe('Platform admin token for POST /v1/organizations (embedded default generates and keeps one).'),
+  DATABASE_URL: optionalString.describe('Postgres URL of the application (non-owner) role. Unset: embedded Postgres.'),
+  DATABASE_OWNER_URL: optionalString.describe('Postgres URL of the owner role that runs migrations (default DATABASE_URL).'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10).describe('Max Postgres connections per process.'),
+  EMBEDDED_PG_PORT: port.default(54329).describe('Port of the embedded Postgres.'),
+  TEMPORAL_ADDRESS: optionalString.describe('host:port of the Temporal frontend. Unset: embedded dev server.'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace.'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('drason-entities').describe('Task queue of the Drason worker.'),
+  TEMPORAL_TLS: bool.describe('Use TLS to reach Temporal (true when TEMPORAL_TLS_CERT is set).'),
+  TEMPORAL_TLS_CERT: optionalString.describe('Path to the client certificate (mTLS, e.g. Temporal Cloud).'),
+  TEMPORAL_TLS_KEY: optionalString.describe('Path to the client private key (mTLS).'),
+  TEMPORAL_API_KEY: optionalString.describe('Temporal Cloud API key (implies TLS).'),
+  TEMPORAL_UI_URL: optionalString.describe('Base URL of the Temporal Web UI, used in links (embedded: http://127.0.0.1:TEMPORAL_UI_PORT).'),
+  EMBEDDED_TEMPORAL_PORT: port.default(7233).describe('Frontend port of the embedded Temporal dev server.'),
+  EMBEDDED_TEMPORAL_UI_PORT: port.default(8233).describe('Web UI port of the embedded Temporal dev server.'),
+  TEMPORAL_CLI_PATH: optionalString.describe('Path to the `temporal` CLI (else PATH, else .tools/).'),
+  TEMPORAL_TEST_SERVER_PATH: optionalString.describe('Path to the time-skipping test server (else PATH, else .tools/).'),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config extends RawConfig {
+  dataDir: string;
+  embedded: { postgres: boolean; temporal: boolean };
+  temporalTls: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
+    );
+  }
+}
+
+/** Parse an environment (default process.env). Throws ConfigError naming each bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(environment)'),
+        message: issue.message,
+      })),
+    );
+  }
+  const raw = result.data;
+  const problems: { variable: string; message: string }[] = [];
+  for (const [name, value] of [
+    ['DATABASE_URL', raw.DATABASE_URL],
+    ['DATABASE_OWNER_URL', raw.DATABASE_OWNER_URL],
+  ] as const) {
+    if (value !== undefined && !/^postgres(ql)?:\/\//.test(value)) {
+      problems.push({ variable: name, message: 'must be a postgres:// or postgresql:// URL' });
+    }
+  }
+  if (raw.TEMPORAL_ADDRESS !== undefined && !/^[^\s:/]+:\d{1,5}$/.test(raw.TEMPORAL_ADDRESS)) {
+    problems.push({ variable: 'TEMPORAL_ADDRESS', message: 'must be host:port, e.g. localhost:7233' });
+  }
+  if ((raw.TEMPORAL_TLS_CERT === undefined) !== (raw.TEMPORAL_TLS_KEY === undefined)) {
+    problems.push({
+      variable: raw.TEMPORAL_TLS_CERT === undefined ? 'TEMPORAL_TLS_CERT' : 'TEMPORAL_TLS_KEY',
+      message: 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together',
+    });
+  }
+  if (raw.DRASON_ADMIN_TOKEN !== undefined && raw.DRASON_ADMIN_TOKEN.length < 24) {
+    problems.push({ variable: 'DRASON_ADMIN_TOKEN', message: 'must be at least 24 characters' });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    ...raw,
+    dataDir: path.resolve(raw.DRASON_DATA_DIR ?? path.join(projectRoot(), '.data')),
+    embedded: { postgres: raw.DATABASE_URL === undefined, temporal: raw.TEMPORAL_ADDRESS === undefined },
+    temporalTls:
+      raw.TEMPORAL_TLS || raw.TEMPORAL_TLS_CERT !== undefined || raw.TEMPORAL_API_KEY !== undefined,
+  });
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use. */
+export function config(): Config {
+  cached ??= parseConfig();
+  return cached;
+}

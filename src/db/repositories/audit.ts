@@ -1,0 +1,113 @@
+/** The append-only audit log. Rows are only ever inserted; reads are tenant-scoped by RLS and by filter. */
+import type { Tx } from '../tenant';
+
+export interface AuditTrigger {
+  signals?: string[];
+  metric?: string;
+  observed?: unknown;
+  threshold?: unknown;
+  window?: string;
+}
+
+export interface NewAuditEntry {
+  organizationId: string;
+  entityType: 'lead' | 'mailbox' | 'campaign' | 'domain' | 'organization' | 'api_key' | 'integration' | 'routing' | 'settings' | 'event';
+  entityId: string;
+  action: string;
+  actor: string;
+  trigger?: AuditTrigger;
+  message: string;
+  engineVersion: string;
+  settingsVersion?: number;
+  /** When set, a second insert with the same key is a no-op (retried activities). */
+  idempotencyKey?: string;
+  /** Defaults to the organization's current mode. */
+  mode?: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  entityType: string;
+  entityId: string;
+  action: string;
+  actor: string;
+  mode: string;
+  trigger: AuditTrigger;
+  engineVersion: string;
+  settingsVersion: number;
+  message: string;
+}
+
+interface AuditRow {
+  id: number;
+  at: Date;
+  entity_type: string;
+  entity_id: string;
+  action: string;
+  actor: string;
+  mode: string;
+  trigger: AuditTrigger;
+  engine_version: string;
+  settings_version: number;
+  message: string;
+}
+
+const toEntry = (r: AuditRow): AuditEntry => ({
+  id: String(r.id),
+  at: r.at.toISOString(),
+  entityType: r.entity_type,
+  entityId: r.entity_id,
+  action: r.action,
+  actor: r.actor,
+  mode: r.mode,
+  trigger: r.trigger,
+  engineVersion: r.engine_version,
+  settingsVersion: r.settings_version,
+  message: r.message,
+});
+
+/** Appends an entry; returns false when an entry with the same idempotency key already exists. */
+export async function appendAudit(tx: Tx, entry: NewAuditEntry): Promise<boolean> {
+  const mode =
+    entry.mode ?? ((await tx('organizations').where({ id: entry.organizationId }).first('mode')) as { mode: string } | undefined)?.mode ?? 'observe';
+  const inserted = await tx('audit_log')
+    .insert({
+      organization_id: entry.organizationId,
+      entity_type: entry.entityType,
+      entity_id: entry.entityId,
+      action: entry.action,
+      actor: entry.actor,
+      mode,
+      trigger: JSON.stringify(entry.trigger ?? {}),
+      engine_version: entry.engineVersion,
+      settings_version: entry.settingsVersion ?? 1,
+      message: entry.message,
+      idempotency_key: entry.idempotencyKey ?? null,
+    })
+    .onConflict(tx.raw('(organization_id, idempotency_key)'))
+    .ignore()
+    .returning('id');
+  return inserted.length > 0;
+}
+
+export interface AuditFilter {
+  entityType?: string;
+  entityId?: string;
+  since?: Date;
+  until?: Date;
+  /** Exclusive upper bound on id, for cursor paging (newest first). */
+  beforeId?: number;
+  limit: number;
+}
+
+/** Newest first. */
+export async function listAudit(tx: Tx, filter: AuditFilter): Promise<AuditEntry[]> {
+  const q = tx<AuditRow>('audit_log').select('*').orderBy('id', 'desc').limit(filter.limit);
+  if (filter.entityType !== undefined) q.where('entity_type', filter.entityType);
+  if (filter.entityId !== undefined) q.where('entity_id', filter.entityId);
+  if (filter.since !== undefined) q.where('at', '>=', filter.since);
+  if (filter.until !== undefined) q.where('at', '<', filter.until);
+  if (filter.beforeId !== undefined) q.where('id', '<', filter.beforeId);
+  return (await q).map(toEntry);
+}

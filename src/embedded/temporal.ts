@@ -1,0 +1,93 @@
+/**
+ * The Temporal dev server (`temporal server start-dev`) with a persistent SQLite file under the data folder,
+ * the Web UI, and Drason's custom search attributes registered at launch.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { componentLogger } from '../lib/logger';
+import { temporalCliPath } from './binaries';
+import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
+
+const log = componentLogger('embedded-temporal');
+
+export interface EmbeddedTemporalHandle {
+  address: string;
+  uiUrl: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedTemporalOptions {
+  /** Folder for temporal.sqlite; omit for an in-memory server (tests). */
+  dataDir?: string;
+  port: number;
+  uiPort?: number;
+  namespace: string;
+  headless?: boolean;
+  cliPath?: string;
+}
+
+export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): Promise<EmbeddedTemporalHandle> {
+  const cli = options.cliPath ?? temporalCliPath();
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
+  if (options.dataDir !== undefined) {
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    args.push('--db-filename', path.join(options.dataDir, 'temporal.sqlite'));
+  }
+  if (options.headless === true || options.uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(options.uiPort));
+  if (options.namespace !== 'default') args.push('--namespace', options.namespace);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+
+  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-4000);
+    log.debug(chunk.toString().trim());
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+  });
+
+  const address = `127.0.0.1:${options.port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`Temporal dev server exited during start (port ${options.port} in use? set EMBEDDED_TEMPORAL_PORT):\n${output}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace: options.namespace });
+        break;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`Temporal dev server did not become ready within 60 s: ${String(error)}\n${output}`, { cause: error });
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  return {
+    address,
+    uiUrl: options.uiPort === undefined || options.headless === true ? '' : `http://127.0.0.1:${options.uiPort}`,
+    process: child,
+    stop: async () => {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/** Prometheus metrics (prom-client), exposed at GET /metrics. */
+import client from 'prom-client';
+
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry });
+
+export const httpRequests = new client.Counter({
+  name: 'drason_http_requests_total',
+  help: 'HTTP requests by method, route and status.',
+  labelNames: ['method', 'route', 'status'] as const,
+  registers: [registry],
+});
+
+export const eventsIngested = new client.Counter({
+  name: 'drason_events_ingested_total',
+  help: 'Events accepted into the event store, by source and whether they were duplicates.',
+  labelNames: ['source', 'duplicate'] as const,
+  registers: [registry],
+});
+
+export const eventDispatchFailures = new client.Counter({
+  name: 'drason_event_dispatch_failures_total',
+  help: 'Events whose signal to their entity workflow failed and were left queued for retry.',
+  registers: [registry],
+});

@@ -1,0 +1,110 @@
+/**
+ * Delivers stored events to their mailbox entity workflows as signals (signal-with-start, so the first event for a
+ * mailbox starts its workflow). Delivery is at-least-once: the API tries at once after committing, and a background
+ * loop retries whatever is still in the outbox (Temporal briefly down, process crashed between commit and signal).
+ * Workflows drop duplicates by event id.
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Db } from '../db/knex';
+import { withTenant } from '../db/tenant';
+import { markDispatchFailed, markDispatched, pendingDispatch } from '../db/repositories/events';
+import type { MonitoredEvent } from '../domain/events';
+import { mailboxWorkflowId } from '../workflows/ids';
+import { EntityIdKey, EntityTypeKey, OrganizationIdKey } from '../workflows/searchAttributes';
+import type { mailboxWorkflow } from '../workflows/mailboxWorkflow';
+import { componentLogger } from '../lib/logger';
+
+const log = componentLogger('event-dispatch');
+
+/** Large batches are split so a signal payload stays far below Temporal's 2 MB limit. */
+const MAX_EVENTS_PER_SIGNAL = 500;
+
+export async function signalMailbox(
+  client: Client,
+  taskQueue: string,
+  organizationId: string,
+  mailbox: string,
+  events: MonitoredEvent[],
+): Promise<void> {
+  for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SIGNAL) {
+    const chunk = events.slice(i, i + MAX_EVENTS_PER_SIGNAL);
+    try {
+      await client.workflow.signalWithStart<typeof mailboxWorkflow, [{ events: MonitoredEvent[] }]>('mailboxWorkflow', {
+        workflowId: mailboxWorkflowId(organizationId, mailbox),
+        taskQueue,
+        args: [{ organizationId, mailbox }],
+        signal: 'events',
+        signalArgs: [{ events: chunk }],
+        typedSearchAttributes: [
+          { key: OrganizationIdKey, value: organizationId },
+          { key: EntityTypeKey, value: 'mailbox' },
+          { key: EntityIdKey, value: mailbox },
+        ],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+}
+
+export interface DispatchDeps {
+  db: Db;
+  client: Client;
+  taskQueue: string;
+}
+
+/** Signals the given per-mailbox batches; failures stay in the outbox for the background loop. */
+export async function dispatchNow(
+  deps: DispatchDeps,
+  organizationId: string,
+  byMailbox: Map<string, { eventIds: number[]; events: MonitoredEvent[] }>,
+): Promise<{ delivered: number; failed: number }> {
+  let delivered = 0;
+  let failed = 0;
+  await Promise.all(
+    [...byMailbox].map(async ([mailbox, batch]) => {
+      try {
+        await signalMailbox(deps.client, deps.taskQueue, organizationId, mailbox, batch.events);
+        await withTenant(deps.db, organizationId, (tx) => markDispatched(tx, batch.eventIds));
+        delivered += batch.events.length;
+      } catch (error) {
+        failed += batch.events.length;
+        log.warn('signal failed; events stay queued for retry', { organizationId, mailbox, error: String(error) });
+        await withTenant(deps.db, organizationId, (tx) => markDispatchFailed(tx, batch.eventIds)).catch(() => undefined);
+      }
+    }),
+  );
+  return { delivered, failed };
+}
+
+/** One pass over every organization's outbox. Returns how many events were delivered. */
+export async function dispatchPendingOnce(deps: DispatchDeps, batchSize = 1000): Promise<number> {
+  const orgs = await deps.db.raw<{ rows: { organization_id: string }[] }>('select * from drason_orgs_with_pending_dispatch(?)', [100]);
+  let delivered = 0;
+  for (const { organization_id: organizationId } of orgs.rows) {
+    const pending = await withTenant(deps.db, organizationId, (tx) => pendingDispatch(tx, batchSize));
+    delivered += (await dispatchNow(deps, organizationId, pending)).delivered;
+  }
+  return delivered;
+}
+
+/** Runs dispatchPendingOnce every `intervalMs` until stopped. */
+export function startDispatchLoop(deps: DispatchDeps, intervalMs = 2000): { stop(): Promise<void> } {
+  let stopped = false;
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (stopped) return;
+    running = running
+      .then(() => dispatchPendingOnce(deps))
+      .catch((error: unknown) => log.warn('dispatch pass failed', { error: String(error) }));
+  }, intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

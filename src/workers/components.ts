@@ -1,0 +1,108 @@
+/**
+ * The two runnable components, each started from resolved settings and returning a handle to stop it:
+ * - the worker: Temporal worker (entity workflows + activities) and the event-dispatch retry loop;
+ * - the API: Express on its port.
+ * Production runs each in its own process (worker.ts, api.ts); `npm start` runs both in one (start.ts).
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { DefaultLogger, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createApp } from '../api/app';
+import { createDb, type Db } from '../db/knex';
+import { componentLogger } from '../lib/logger';
+import { startDispatchLoop } from '../services/eventDispatch';
+import { connectClient, connectWorkerConnection, type TemporalSettings } from '../temporal/connection';
+
+const log = componentLogger('drason');
+
+export interface RuntimeSettings {
+  databaseUrl: string;
+  poolMax: number;
+  temporal: TemporalSettings;
+  temporalUiUrl?: string;
+  adminToken?: string;
+  host: string;
+  port: number;
+  publicUrl?: string;
+}
+
+let runtimeInstalled = false;
+/** Temporal's Rust core: quiet logs, and no signal handlers of its own (our entry points own shutdown). */
+export function installTemporalRuntime(level: LogLevel = 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger(level), shutdownSignals: [] });
+  } catch {
+    // Already installed by a test harness; keep theirs.
+  }
+}
+
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+export async function startWorkerComponent(settings: RuntimeSettings, options: { db?: Db } = {}): Promise<Stoppable> {
+  installTemporalRuntime();
+  const db = options.db ?? createDb({ url: settings.databaseUrl, poolMax: settings.poolMax });
+  const connection = await connectWorkerConnection(settings.temporal);
+  const worker = await Worker.create({
+    connection,
+    namespace: settings.temporal.namespace,
+    taskQueue: settings.temporal.taskQueue,
+    workflowsPath: require.resolve('../workflows'),
+    activities: createActivities({ db }),
+  });
+  const running = worker.run();
+  const { client, connection: clientConnection } = await connectClient(settings.temporal);
+  const dispatch = startDispatchLoop({ db, client, taskQueue: settings.temporal.taskQueue });
+  log.info(`worker polling task queue ${settings.temporal.taskQueue} on ${settings.temporal.address}`);
+  return {
+    stop: async () => {
+      await dispatch.stop();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch((error: unknown) => log.error('worker stopped with an error', { error: String(error) }));
+      await clientConnection.close();
+      await connection.close();
+      if (options.db === undefined) await db.destroy();
+    },
+  };
+}
+
+export async function startApiComponent(
+  settings: RuntimeSettings,
+  options: { db?: Db } = {},
+): Promise<Stoppable & { url: string; server: Server }> {
+  const db = options.db ?? createDb({ url: settings.databaseUrl, poolMax: settings.poolMax });
+  const { client, connection } = await connectClient(settings.temporal);
+  const deps = {
+    db,
+    temporal: client,
+    taskQueue: settings.temporal.taskQueue,
+    adminToken: settings.adminToken,
+    temporalUiUrl: settings.temporalUiUrl,
+    publicUrl: settings.publicUrl ?? '',
+  };
+  const { app } = createApp(deps);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(settings.port, settings.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${settings.host}:${port}`;
+  deps.publicUrl = settings.publicUrl ?? url;
+  log.info(`API listening on ${url}`);
+  return {
+    url,
+    server,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await connection.close();
+      if (options.db === undefined) await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** Every workflow the Drason worker runs (the worker bundles this file). */
+export { mailboxWorkflow } from './mailboxWorkflow';

@@ -1,0 +1,113 @@
+/**
+ * The mailbox entity workflow: one long-lived workflow per (organization, mailbox). It receives event batches as
+ * signals, keeps rolling-window counts (src/domain/rollingWindows), and records what it observed through an
+ * idempotent audit activity. History stays bounded: it continues-as-new, carrying its state, when Temporal suggests.
+ *
+ * Orchestration only: every rule lives in src/domain.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import type { MonitoredEvent } from '../domain/events';
+import { addEvent, emptyCounts, prune, windowCounts, type RollingCounts, type WindowCounts, type WindowName } from '../domain/rollingWindows';
+import { describeObservedBatch } from '../domain/explanations';
+
+const { recordAudit } = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+export interface MailboxWorkflowInput {
+  organizationId: string;
+  mailbox: string;
+  /** Carried through continue-as-new. */
+  state?: MailboxWorkflowState;
+}
+
+export interface MailboxWorkflowState {
+  counts: RollingCounts;
+  /** Most recent event ids, for idempotency across at-least-once delivery. Bounded. */
+  recentEventIds: string[];
+  totalEvents: number;
+  batchesAudited: number;
+}
+
+export interface MailboxSnapshot {
+  mailbox: string;
+  totalEvents: number;
+  windows: Record<WindowName, WindowCounts>;
+}
+
+export const eventsSignal = defineSignal<[{ events: MonitoredEvent[] }]>('events');
+export const snapshotQuery = defineQuery<MailboxSnapshot>('snapshot');
+
+export const RECENT_EVENT_IDS_KEPT = 5000;
+
+export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void> {
+  // State first, handlers second (so no signal arrives before there is somewhere to put it).
+  const state: MailboxWorkflowState = input.state ?? {
+    counts: emptyCounts(),
+    recentEventIds: [],
+    totalEvents: 0,
+    batchesAudited: 0,
+  };
+  const seen = new Set(state.recentEventIds);
+  const pending: MonitoredEvent[] = [];
+
+  setHandler(eventsSignal, ({ events }) => {
+    for (const event of events) {
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      state.recentEventIds.push(event.id);
+      pending.push(event);
+    }
+    if (state.recentEventIds.length > RECENT_EVENT_IDS_KEPT) {
+      for (const dropped of state.recentEventIds.splice(0, state.recentEventIds.length - RECENT_EVENT_IDS_KEPT)) {
+        seen.delete(dropped);
+      }
+    }
+  });
+  setHandler(snapshotQuery, () => ({
+    mailbox: input.mailbox,
+    totalEvents: state.totalEvents,
+    windows: windowCounts(state.counts, Date.now()),
+  }));
+
+  for (;;) {
+    await condition(() => pending.length > 0 || workflowInfo().continueAsNewSuggested);
+    if (pending.length > 0) {
+      const batch = pending.splice(0, pending.length);
+      const now = Date.now();
+      for (const event of batch) state.counts = addEvent(state.counts, event.type, event.occurredAt, now);
+      state.counts = prune(state.counts, now);
+      state.totalEvents += batch.length;
+      state.batchesAudited += 1;
+      const windows = windowCounts(state.counts, now);
+      await recordAudit({
+        organizationId: input.organizationId,
+        idempotencyKey: `${workflowInfo().workflowId}#events#${batch[0]!.id}#${batch.length}`,
+        entityType: 'mailbox',
+        entityId: input.mailbox,
+        action: 'events_observed',
+        actor: 'system',
+        trigger: { signals: batch.map((e) => e.type), window: '1h', observed: windows['1h'] },
+        message: describeObservedBatch(input.mailbox, batch, windows['1h']),
+      });
+    }
+    if (workflowInfo().continueAsNewSuggested && pending.length === 0) {
+      await condition(allHandlersFinished);
+      if (pending.length === 0) {
+        state.recentEventIds = [...seen].slice(-RECENT_EVENT_IDS_KEPT);
+        await continueAsNew<typeof mailboxWorkflow>({ ...input, state });
+      }
+    }
+  }
+}
