@@ -9,6 +9,9 @@ import path from 'node:path';
 import { freePort } from '../support/ports';
 import { processesMatching, runEntryPoint, until, type Running } from '../support/processes';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- responses are read as arbitrary JSON
+type Json = any;
+
 describe('npm start (end to end)', function () {
   this.timeout(240_000);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drason-e2e-'));
@@ -47,7 +50,7 @@ describe('npm start (end to end)', function () {
     adminToken = (await app.waitFor(/Platform admin token: (\S+)/, 1000))[1]!;
   }
 
-  const call = async (method: string, url: string, body?: unknown, token = key): Promise<{ status: number; json: any; headers: Headers }> // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads arbitrary JSON => {
+  const call = async (method: string, url: string, body?: unknown, token = key): Promise<{ status: number; json: Json; headers: Headers }> => {
     const res = await fetch(`${api}${url}`, {
       method,
       headers: { 'content-type': 'application/json', ...(token === '' ? {} : { authorization: `Bearer ${token}` }) },
