@@ -1,0 +1,6 @@
+/** Smartlead integration: typed client, errors, response/webhook schemas. The simulator lives in ./simulator. */
+export * from './client';
+export * from './errors';
+export * from './schemas';
+export { DEFAULT_BREAKER, DEFAULT_RATE_LIMIT, resetSmartleadRegistries } from './resilience';
+export type { BreakerOptions, RateLimitOptions } from './resilience';
