@@ -37,3 +37,24 @@ export async function makeAppendOnly(knex: Knex, table: string): Promise<void> {
     [table],
   );
 }
+
+/** The role running the migration (the schema owner). */
+export async function ownerRole(knex: Knex): Promise<string> {
+  const result = (await knex.raw('select current_user as owner')) as { rows: { owner: string }[] };
+  return result.rows[0]!.owner;
+}
+
+/**
+ * FORCE applies row-level security to the owner too, so a SECURITY DEFINER function (which runs as the owner) sees
+ * nothing unless the owner has a policy. This read-only policy is granted to the owner role only; the application
+ * role is not the owner, so it gains nothing.
+ */
+export async function allowOwnerDefinerRead(knex: Knex, table: string): Promise<void> {
+  await knex.raw(`create policy owner_definer_read on ?? for select to ?? using (true)`, [table, await ownerRole(knex)]);
+}
+
+/** A SECURITY DEFINER function is callable by the application role only (never by PUBLIC). */
+export async function restrictFunctionToApp(knex: Knex, signature: string): Promise<void> {
+  await knex.raw(`revoke all on function ${signature} from public`);
+  await knex.raw(`grant execute on function ${signature} to ${appRole(knex)}`);
+}

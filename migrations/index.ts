@@ -4,9 +4,13 @@
  */
 import type { Knex } from 'knex';
 import * as m001 from './001_foundation';
+import * as m002 from './002_tenancy';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
 }
 
-export const migrations: NamedMigration[] = [{ name: '001_foundation', ...m001 }];
+export const migrations: NamedMigration[] = [
+  { name: '001_foundation', ...m001 },
+  { name: '002_tenancy', ...m002 },
+];

@@ -67,7 +67,8 @@ describe('database (real Postgres, application role)', function () {
     );
   });
 
-  for (const table of ['events', 'audit_log']) {
+  // Settings versions are history too: a decision is explained with the version it used (migration 002).
+  for (const table of ['events', 'audit_log', 'organization_settings']) {
     it(`keeps ${table} append-only: UPDATE, DELETE and TRUNCATE fail for the application`, async () => {
       await assert.rejects(withTenant(t.db, orgA, (tx) => tx(table).update({ organization_id: orgA })), /permission denied|append-only/);
       await assert.rejects(withTenant(t.db, orgA, (tx) => tx(table).delete()), /permission denied|append-only/);
