@@ -1,0 +1,36 @@
+/**
+ * The settings a new organization starts with. Pure data; every number says why it was chosen.
+ *
+ * Rates are fractions of sends in the window being judged (0.02 = 2%). Windows are the rolling 1h / 24h / 7d
+ * windows of src/domain/rollingWindows. Changing a default changes new organizations only: each organization's
+ * settings are stored as versions (organization_settings) and only change through PUT /v1/settings.
+ */
+import type { Mode, Thresholds } from './settings';
+
+/** New organizations watch and explain but take no automated action until someone chooses otherwise. */
+export const DEFAULT_MODE: Mode = 'observe';
+
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  // Below 30 sends a single unlucky bounce is already 3.3%; rates are not judged until a window has this many sends.
+  minSample: 30,
+  // Mailbox providers and senders alike treat >2% hard bounces as a list-quality problem and >5% as damaging:
+  // warn at the first, pause at the second.
+  hardBounceRate: { warning: 0.02, pause: 0.05 },
+  // Delivery failures (deferrals, soft bounces, policy rejections) are noisier than hard bounces: twice the room.
+  failureRate: { warning: 0.05, pause: 0.1 },
+  // Short-window hard-bounce rate 2 points above the long-window rate means things are getting worse quickly.
+  velocity: { warning: 0.02 },
+  // A breach must last half an hour before it escalates (audit §8.2: escalation requires sustained degradation).
+  sustainMinutes: 30,
+  // After a pause, wait 6 hours before trying again: long enough for a provider's rate limiting to reset, short
+  // enough that a mailbox is not lost for a day over one bad batch.
+  cooldownMinutes: 360,
+  // After the cooldown, 2 hours of healthy sending (recovering) before the mailbox counts as healthy again.
+  probationMinutes: 120,
+  // One degraded mailbox is the mailbox's problem; two in the same campaign point at the campaign (its list or copy).
+  campaignDegradedMailboxes: 2,
+  // Same reasoning one level up: a domain is paused only when at least two of its mailboxes are degraded (last resort).
+  domainDegradedMailboxes: 2,
+  // The execution gate holds a lead when the campaign's risk score (0–100) is above this.
+  gateMaxRiskScore: 70,
+};

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { DEFAULT_MODE, DEFAULT_THRESHOLDS } from '../../src/domain/defaultSettings';
+import { applySettingsPatch, describeModeChange, describeSettingsChange, diffSettings, settingsPatchSchema, thresholdsSchema, type Settings, type SettingsPatch } from '../../src/domain/settings';
+
+const defaults: Settings = { mode: DEFAULT_MODE, thresholds: DEFAULT_THRESHOLDS };
+
+describe('settings', () => {
+  it('starts new organizations in observe mode with valid default thresholds', () => {
+    assert.equal(DEFAULT_MODE, 'observe');
+    assert.deepEqual(thresholdsSchema.parse(DEFAULT_THRESHOLDS), DEFAULT_THRESHOLDS);
+  });
+
+  const accepted: [string, SettingsPatch, string[]][] = [
+    ['nothing', {}, []],
+    ['the same values', { mode: 'observe', thresholds: { minSample: DEFAULT_THRESHOLDS.minSample } }, []],
+    ['the mode', { mode: 'enforce' }, ['the mode changed from observe to enforce']],
+    ['one level of one rate', { thresholds: { hardBounceRate: { pause: 0.04 } } }, ['the hard-bounce pause threshold changed from 5% to 4%']],
+    ['sustain to zero (escalate at once)', { thresholds: { sustainMinutes: 0 } }, ['the time a breach must last before it escalates changed from 30 minutes to 0 minutes (at once)']],
+    [
+      'several fields',
+      { thresholds: { failureRate: { warning: 0.06 }, velocity: { warning: 0.015 }, gateMaxRiskScore: 60 } },
+      [
+        'the delivery-failure warning threshold changed from 5% to 6%',
+        'the bounce-velocity warning threshold changed from 2 percentage points to 1.5 percentage points',
+        'the highest risk score the execution gate lets through changed from 70 to 60',
+      ],
+    ],
+  ];
+  for (const [what, patch, sentences] of accepted) {
+    it(`applies a partial update of ${what}`, () => {
+      const result = applySettingsPatch(defaults, settingsPatchSchema.parse(patch));
+      assert.ok(result.ok);
+      assert.deepEqual(result.changes.map((c) => c.sentence), sentences);
+      assert.equal(result.settings.thresholds.hardBounceRate.warning, DEFAULT_THRESHOLDS.hardBounceRate.warning, 'untouched fields keep their value');
+    });
+  }
+
+  const refused: [string, unknown, string][] = [
+    ['a warning above its pause', { thresholds: { hardBounceRate: { warning: 0.08 } } }, 'thresholds.hardBounceRate.warning'],
+    ['a rate above 1', { thresholds: { failureRate: { pause: 1.5 } } }, 'thresholds.failureRate.pause'],
+    ['negative minutes', { thresholds: { cooldownMinutes: -1 } }, 'thresholds.cooldownMinutes'],
+    ['a risk score above 100', { thresholds: { gateMaxRiskScore: 101 } }, 'thresholds.gateMaxRiskScore'],
+    ['zero mailboxes', { thresholds: { domainDegradedMailboxes: 0 } }, 'thresholds.domainDegradedMailboxes'],
+  ];
+  for (const [what, patch, path] of refused) {
+    it(`refuses ${what}, naming the field`, () => {
+      const parsed = settingsPatchSchema.safeParse(patch);
+      const problems = parsed.success
+        ? (() => {
+            const r = applySettingsPatch(defaults, parsed.data);
+            return r.ok ? [] : r.problems.map((p) => p.path);
+          })()
+        : parsed.error.issues.map((i) => ['', ...i.path].join('.').slice(1));
+      assert.ok(problems.includes(path), `expected ${path} among ${JSON.stringify(problems)}`);
+    });
+  }
+
+  it('refuses unknown fields and unknown modes', () => {
+    assert.equal(settingsPatchSchema.safeParse({ thresholds: { bounceRate: 0.1 } }).success, false);
+    assert.equal(settingsPatchSchema.safeParse({ thresholds: { hardBounceRate: { panic: 0.1 } } }).success, false);
+    assert.equal(settingsPatchSchema.safeParse({ mode: 'yolo' }).success, false);
+    assert.equal(settingsPatchSchema.safeParse({ color: 'blue' }).success, false);
+  });
+
+  it('describes every setting in plain English (a new threshold needs a sentence)', () => {
+    const everything: Settings = {
+      mode: 'enforce',
+      thresholds: {
+        minSample: 1,
+        hardBounceRate: { warning: 0.5, pause: 0.6 },
+        failureRate: { warning: 0.5, pause: 0.6 },
+        velocity: { warning: 0.5 },
+        sustainMinutes: 1,
+        cooldownMinutes: 1,
+        probationMinutes: 1,
+        campaignDegradedMailboxes: 1,
+        domainDegradedMailboxes: 1,
+        gateMaxRiskScore: 1,
+      },
+    };
+    const leaves = (o: object): number => Object.values(o).reduce<number>((n, v) => n + (typeof v === 'object' && v !== null ? leaves(v) : 1), 0);
+    assert.equal(diffSettings(defaults, everything).length, leaves(everything));
+  });
+
+  it('writes one audit sentence for a change, and one for a mode change', () => {
+    const result = applySettingsPatch(defaults, { mode: 'enforce', thresholds: { minSample: 50 } });
+    assert.ok(result.ok);
+    assert.equal(
+      describeSettingsChange(4, 'API key "ops"', result.changes),
+      'Settings version 4 by API key "ops": the mode changed from observe to enforce; the minimum sample before rates are judged changed from 30 sends to 50 sends.',
+    );
+    assert.equal(
+      describeModeChange('observe', 'enforce', 'API key "ops"'),
+      'Mode changed from observe to enforce by API key "ops": from now on Drason will pause and resume mailboxes, domains and campaigns by itself.',
+    );
+  });
+});
