@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parseEncryptionKeys } from '../security/encryption';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z
@@ -39,6 +40,15 @@ export const configSchema = z.object({
   PUBLIC_URL: optionalString.describe('Base URL the API is reached at, used in webhook URLs (default http://HOST:PORT).'),
   DRASON_DATA_DIR: optionalString.describe('Folder for embedded data: Postgres, Temporal SQLite, generated secrets (default ./.data).'),
   DRASON_ADMIN_TOKEN: optionalString.describe('Platform admin token for POST /v1/organizations (embedded default generates and keeps one).'),
+  DRASON_ENCRYPTION_KEYS: optionalString.describe(
+    'Keys that encrypt stored secrets (AES-256-GCM): `id:base64,id:base64`, 32-byte keys, current first; older ones still decrypt until `npm run rotate-keys` (embedded default generates and keeps one).',
+  ),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60).describe('Length of the rate-limit window in seconds.'),
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).default(1200).describe('Requests per window for one API key.'),
+  RATE_LIMIT_PER_WEBHOOK_TOKEN: z.coerce.number().int().min(1).default(6000).describe('Requests per window for one Smartlead webhook token (one event per request).'),
+  RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(300).describe('Requests per window from one IP on endpoints without an API key (platform bootstrap, OpenAPI).'),
+  RATE_LIMIT_FAILED_AUTH_PER_IP: z.coerce.number().int().min(1).default(300)
+    .describe('Unauthenticated failures (401, unknown webhook token) per window from one IP before it gets 429s.'),
   DATABASE_URL: optionalString.describe('Postgres URL of the application (non-owner) role. Unset: embedded Postgres.'),
   DATABASE_OWNER_URL: optionalString.describe('Postgres URL of the owner role that runs migrations (default DATABASE_URL).'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10).describe('Max Postgres connections per process.'),
@@ -59,8 +69,20 @@ export const configSchema = z.object({
 
 export type RawConfig = z.infer<typeof configSchema>;
 
+/** Requests allowed per window, by who is calling (see src/api/rateLimit.ts). */
+export interface RateLimitSettings {
+  windowMs: number;
+  perKey: number;
+  perWebhookToken: number;
+  perIp: number;
+  failedAuthPerIp: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = { windowMs: 60_000, perKey: 1200, perWebhookToken: 6000, perIp: 300, failedAuthPerIp: 300 };
+
 export interface Config extends RawConfig {
   dataDir: string;
+  rateLimits: RateLimitSettings;
   embedded: { postgres: boolean; temporal: boolean };
   temporalTls: boolean;
 }
@@ -107,11 +129,25 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (raw.DRASON_ADMIN_TOKEN !== undefined && raw.DRASON_ADMIN_TOKEN.length < 24) {
     problems.push({ variable: 'DRASON_ADMIN_TOKEN', message: 'must be at least 24 characters' });
   }
+  if (raw.DRASON_ENCRYPTION_KEYS !== undefined) {
+    try {
+      parseEncryptionKeys(raw.DRASON_ENCRYPTION_KEYS);
+    } catch (error) {
+      problems.push({ variable: 'DRASON_ENCRYPTION_KEYS', message: (error as Error).message });
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
     ...raw,
     dataDir: path.resolve(raw.DRASON_DATA_DIR ?? path.join(projectRoot(), '.data')),
+    rateLimits: {
+      windowMs: raw.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      perKey: raw.RATE_LIMIT_PER_KEY,
+      perWebhookToken: raw.RATE_LIMIT_PER_WEBHOOK_TOKEN,
+      perIp: raw.RATE_LIMIT_PER_IP,
+      failedAuthPerIp: raw.RATE_LIMIT_FAILED_AUTH_PER_IP,
+    },
     embedded: { postgres: raw.DATABASE_URL === undefined, temporal: raw.TEMPORAL_ADDRESS === undefined },
     temporalTls:
       raw.TEMPORAL_TLS || raw.TEMPORAL_TLS_CERT !== undefined || raw.TEMPORAL_API_KEY !== undefined,

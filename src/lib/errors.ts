@@ -70,3 +70,16 @@ export class DependencyUnavailableError extends AppError {
     super('dependency_unavailable', `${dependency} is not reachable right now; retry shortly.`, 503, { cause });
   }
 }
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super('rate_limited', `Too many requests; retry after ${retryAfterSeconds} s.`, 429, { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}
+
+/** A stored secret cannot be decrypted: its key is missing from DRASON_ENCRYPTION_KEYS, or the ciphertext was altered. */
+export class SecretUnavailableError extends AppError {
+  constructor(message: string, cause?: unknown) {
+    super('secret_unavailable', message, 500, { cause });
+  }
+}

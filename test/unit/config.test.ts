@@ -16,6 +16,12 @@ describe('configuration', () => {
     assert.deepEqual(cfg.embedded, { postgres: false, temporal: false });
   });
 
+  it('reads rate limits and encryption keys', () => {
+    const cfg = parseConfig({ RATE_LIMIT_WINDOW_SECONDS: '30', RATE_LIMIT_PER_KEY: '5', DRASON_ENCRYPTION_KEYS: `k2:${Buffer.alloc(32, 1).toString('base64')}` });
+    assert.deepEqual(cfg.rateLimits, { windowMs: 30_000, perKey: 5, perWebhookToken: 6000, perIp: 300, failedAuthPerIp: 300 });
+    assert.match(cfg.DRASON_ENCRYPTION_KEYS ?? '', /^k2:/);
+  });
+
   it('turns TLS on for Temporal Cloud API keys and client certificates', () => {
     assert.equal(parseConfig({ TEMPORAL_API_KEY: 'k' }).temporalTls, true);
     assert.equal(parseConfig({ TEMPORAL_TLS_CERT: '/c', TEMPORAL_TLS_KEY: '/k' }).temporalTls, true);
@@ -32,6 +38,10 @@ describe('configuration', () => {
     ['DRASON_ADMIN_TOKEN', { DRASON_ADMIN_TOKEN: 'short' }, /24 characters/],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }, /./],
     ['NODE_ENV', { NODE_ENV: 'staging' }, /./],
+    ['DRASON_ENCRYPTION_KEYS', { DRASON_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }, /32 bytes/],
+    ['DRASON_ENCRYPTION_KEYS', { DRASON_ENCRYPTION_KEYS: 'just-a-password' }, /id:base64/],
+    ['RATE_LIMIT_PER_KEY', { RATE_LIMIT_PER_KEY: '0' }, /./],
+    ['RATE_LIMIT_WINDOW_SECONDS', { RATE_LIMIT_WINDOW_SECONDS: 'a minute' }, /expected number/],
   ];
   for (const [variable, env, message] of bad) {
     it(`fails fast naming ${variable} for ${JSON.stringify(env)}`, () => {
