@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { migrateLatest } from '../src/db/migrate';
 import { APP_ROLE, startEmbeddedPostgres } from '../src/embedded/postgres';
 import { startEmbeddedTemporal } from '../src/embedded/temporal';
+import { generateEncryptionKeySpec } from '../src/security/encryption';
 import { startApiComponent, startWorkerComponent } from '../src/workers/components';
 import { freePort } from '../test/support/ports';
 
@@ -47,6 +48,9 @@ async function main(): Promise<void> {
       adminToken: 'bench-admin-token-0123456789abcdef',
       host: '127.0.0.1',
       port: 0,
+      encryptionKeys: generateEncryptionKeySpec(),
+      // Measure Drason, not its rate limiter.
+      rateLimits: { windowMs: 60_000, perKey: 1_000_000, perWebhookToken: 1_000_000, perIp: 1_000_000, failedAuthPerIp: 1_000_000 },
     };
     stack.push(await startWorkerComponent(settings));
     const api = await startApiComponent(settings);

@@ -1,6 +1,8 @@
 /** What the API needs from the outside world, handed in by the process entry point (or a test). */
 import type { Client } from '@temporalio/client';
+import type { RateLimitSettings } from '../config';
 import type { Db } from '../db/knex';
+import type { Integrations } from '../db/repositories/integrations';
 
 export interface ApiDeps {
   db: Db;
@@ -9,4 +11,7 @@ export interface ApiDeps {
   adminToken: string | undefined;
   temporalUiUrl: string | undefined;
   publicUrl: string;
+  /** Integration secrets, encrypted with the process's keyring. */
+  integrations: Integrations;
+  rateLimits: RateLimitSettings;
 }

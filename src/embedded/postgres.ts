@@ -41,7 +41,8 @@ function ensureTraversable(dir: string): void {
   }
 }
 
-const url = (user: string, password: string, port: number, db: string): string =>
+/** Connection URL of a role on the embedded Postgres. */
+export const embeddedUrl = (user: string, password: string, port: number, db: string): string =>
   `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
@@ -88,7 +89,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
 
-  const superuserUrl = url('postgres', options.superuserPassword, options.port, 'postgres');
+  const superuserUrl = embeddedUrl('postgres', options.superuserPassword, options.port, 'postgres');
   const admin = new pg.Client({ connectionString: superuserUrl });
   await admin.connect();
   try {
@@ -107,13 +108,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   } finally {
     await admin.end();
   }
-  const citext = new pg.Client({ connectionString: url('postgres', options.superuserPassword, options.port, database) });
+  const citext = new pg.Client({ connectionString: embeddedUrl('postgres', options.superuserPassword, options.port, database) });
   await citext.connect();
   await citext.query('create extension if not exists citext').finally(() => citext.end());
 
   return {
-    ownerUrl: url(OWNER_ROLE, options.ownerPassword, options.port, database),
-    appUrl: url(APP_ROLE, options.appPassword, options.port, database),
+    ownerUrl: embeddedUrl(OWNER_ROLE, options.ownerPassword, options.port, database),
+    appUrl: embeddedUrl(APP_ROLE, options.appPassword, options.port, database),
     superuserUrl,
     stop: async () => {
       await server.stop();

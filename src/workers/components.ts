@@ -9,8 +9,11 @@ import type { Server } from 'node:http';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createApp } from '../api/app';
+import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '../config';
 import { createDb, type Db } from '../db/knex';
+import { createIntegrations } from '../db/repositories/integrations';
 import { componentLogger } from '../lib/logger';
+import { Keyring } from '../security/encryption';
 import { startDispatchLoop } from '../services/eventDispatch';
 import { connectClient, connectWorkerConnection, type TemporalSettings } from '../temporal/connection';
 
@@ -25,6 +28,10 @@ export interface RuntimeSettings {
   host: string;
   port: number;
   publicUrl?: string;
+  /** DRASON_ENCRYPTION_KEYS: `id:base64,…`, current key first. */
+  encryptionKeys: string;
+  /** Defaults to DEFAULT_RATE_LIMITS. */
+  rateLimits?: RateLimitSettings;
 }
 
 let runtimeInstalled = false;
@@ -87,6 +94,8 @@ export async function startApiComponent(
     adminToken: settings.adminToken,
     temporalUiUrl: settings.temporalUiUrl,
     publicUrl: settings.publicUrl ?? '',
+    integrations: createIntegrations(new Keyring(settings.encryptionKeys)),
+    rateLimits: settings.rateLimits ?? DEFAULT_RATE_LIMITS,
   };
   const { app } = createApp(deps);
   const server = await new Promise<Server>((resolve, reject) => {

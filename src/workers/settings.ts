@@ -6,6 +6,9 @@ export function externalSettings(cfg: Config): RuntimeSettings {
   const missing: { variable: string; message: string }[] = [];
   if (cfg.DATABASE_URL === undefined) missing.push({ variable: 'DATABASE_URL', message: 'required for the production entry points (npm start runs an embedded Postgres instead)' });
   if (cfg.TEMPORAL_ADDRESS === undefined) missing.push({ variable: 'TEMPORAL_ADDRESS', message: 'required for the production entry points (npm start runs an embedded Temporal instead)' });
+  if (cfg.DRASON_ENCRYPTION_KEYS === undefined) {
+    missing.push({ variable: 'DRASON_ENCRYPTION_KEYS', message: 'required for the production entry points: the key(s) that encrypt stored Smartlead credentials (id:base64 of 32 bytes)' });
+  }
   if (missing.length > 0) throw new ConfigError(missing);
   return {
     databaseUrl: cfg.DATABASE_URL!,
@@ -16,6 +19,8 @@ export function externalSettings(cfg: Config): RuntimeSettings {
     host: cfg.HOST,
     port: cfg.PORT,
     ...(cfg.PUBLIC_URL === undefined ? {} : { publicUrl: cfg.PUBLIC_URL }),
+    encryptionKeys: cfg.DRASON_ENCRYPTION_KEYS!,
+    rateLimits: cfg.rateLimits,
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { config } from '../config';
 import { migrateLatest } from '../db/migrate';
-import { loadOrCreateSecrets } from '../embedded/secrets';
+import { embeddedPostgresOptions, loadOrCreateSecrets } from '../embedded/secrets';
 import { APP_ROLE, startEmbeddedPostgres } from '../embedded/postgres';
 import { startEmbeddedTemporal } from '../embedded/temporal';
 import { logger } from '../lib/logger';
@@ -26,13 +26,7 @@ export async function startEverything(): Promise<Stoppable> {
     let databaseUrl = cfg.DATABASE_URL;
     let ownerUrl = cfg.DATABASE_OWNER_URL ?? cfg.DATABASE_URL;
     if (cfg.embedded.postgres) {
-      const pg = await startEmbeddedPostgres({
-        dataDir: cfg.dataDir,
-        port: cfg.EMBEDDED_PG_PORT,
-        superuserPassword: secrets.postgresSuperuserPassword,
-        ownerPassword: secrets.ownerPassword,
-        appPassword: secrets.appPassword,
-      });
+      const pg = await startEmbeddedPostgres(embeddedPostgresOptions(secrets, cfg.dataDir, cfg.EMBEDDED_PG_PORT));
       stack.push(pg);
       databaseUrl = pg.appUrl;
       ownerUrl = pg.ownerUrl;
@@ -68,6 +62,8 @@ export async function startEverything(): Promise<Stoppable> {
       host: cfg.HOST,
       port: cfg.PORT,
       ...(cfg.PUBLIC_URL === undefined ? {} : { publicUrl: cfg.PUBLIC_URL }),
+      encryptionKeys: cfg.DRASON_ENCRYPTION_KEYS ?? secrets.encryptionKeys,
+      rateLimits: cfg.rateLimits,
     };
     stack.push(await startWorkerComponent(settings));
     const api = await startApiComponent(settings);

@@ -40,6 +40,8 @@ export interface TestDatabase {
   db: Db;
   /** Connected as the owner role. */
   ownerDb: Db;
+  /** The superuser (bypasses row-level security): for tests that must look past it, never for the application. */
+  superuserUrl: string;
   drop(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
     appUrl,
     db,
     ownerDb,
+    superuserUrl: handle.superuserUrl.replace(/\/postgres$/, `/${name}`),
     drop: async () => {
       await db.destroy();
       await ownerDb.destroy();

@@ -7,6 +7,9 @@ export interface AuditTrigger {
   observed?: unknown;
   threshold?: unknown;
   window?: string;
+  /** Configuration changes: the values before and after. */
+  before?: unknown;
+  after?: unknown;
 }
 
 export interface NewAuditEntry {
@@ -18,6 +21,7 @@ export interface NewAuditEntry {
   trigger?: AuditTrigger;
   message: string;
   engineVersion: string;
+  /** Defaults to the organization's current settings version. */
   settingsVersion?: number;
   /** When set, a second insert with the same key is a no-op (retried activities). */
   idempotencyKey?: string;
@@ -69,8 +73,17 @@ const toEntry = (r: AuditRow): AuditEntry => ({
 
 /** Appends an entry; returns false when an entry with the same idempotency key already exists. */
 export async function appendAudit(tx: Tx, entry: NewAuditEntry): Promise<boolean> {
-  const mode =
-    entry.mode ?? ((await tx('organizations').where({ id: entry.organizationId }).first('mode')) as { mode: string } | undefined)?.mode ?? 'observe';
+  const current =
+    entry.mode !== undefined && entry.settingsVersion !== undefined
+      ? undefined
+      : ((
+          await tx.raw<{ rows: { mode: string; version: number | null }[] }>(
+            'select o.mode, (select max(s.version) from organization_settings s where s.organization_id = o.id) as version from organizations o where o.id = ?',
+            [entry.organizationId],
+          )
+        ).rows[0] ?? undefined);
+  const mode = entry.mode ?? current?.mode ?? 'observe';
+  const settingsVersion = entry.settingsVersion ?? current?.version ?? 1;
   const inserted = await tx('audit_log')
     .insert({
       organization_id: entry.organizationId,
@@ -81,7 +94,7 @@ export async function appendAudit(tx: Tx, entry: NewAuditEntry): Promise<boolean
       mode,
       trigger: JSON.stringify(entry.trigger ?? {}),
       engine_version: entry.engineVersion,
-      settings_version: entry.settingsVersion ?? 1,
+      settings_version: settingsVersion,
       message: entry.message,
       idempotency_key: entry.idempotencyKey ?? null,
     })

@@ -15,6 +15,10 @@ export interface NewEvent {
   campaignId?: string;
   leadEmail?: string;
   detail?: Record<string, unknown>;
+  /** Notes on the stored row, e.g. `stale`, `future_clamped` (src/domain/eventTiming). */
+  flags?: string[];
+  /** False: stored as history but never signalled or counted (e.g. older than the longest window). Default true. */
+  counted?: boolean;
 }
 
 export interface StoredEvents {
@@ -64,6 +68,7 @@ export async function storeEvents(tx: Tx, organizationId: string, events: NewEve
     campaign_id: e.campaignId ?? null,
     lead_email: e.leadEmail ?? null,
     detail: JSON.stringify(e.detail ?? {}),
+    flags: e.flags ?? [],
   }));
   const inserted: { id: number; idempotency_key: string }[] = [];
   for (let i = 0; i < rows.length; i += 500) {
@@ -83,7 +88,7 @@ export async function storeEvents(tx: Tx, organizationId: string, events: NewEve
     const id = idByKey.get(e.idempotencyKey);
     if (id === undefined || seenInRequest.has(e.idempotencyKey)) continue;
     seenInRequest.add(e.idempotencyKey);
-    if (e.mailbox === undefined || !MONITORED.has(e.type)) continue;
+    if (e.mailbox === undefined || !MONITORED.has(e.type) || e.counted === false) continue;
     const mailbox = normalizeEmail(e.mailbox);
     const entry = byMailbox.get(mailbox) ?? { eventIds: [], events: [] };
     entry.eventIds.push(id);

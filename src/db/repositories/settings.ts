@@ -1,0 +1,44 @@
+/**
+ * Versioned organization settings: one append-only row per version; the current settings are the highest version.
+ * organizations.mode mirrors the current version's mode (it is what audit rows and workflows read cheaply).
+ */
+import type { Tx } from '../tenant';
+import { DEFAULT_MODE, DEFAULT_THRESHOLDS } from '../../domain/defaultSettings';
+import { thresholdsSchema, type Settings } from '../../domain/settings';
+
+export interface VersionedSettings extends Settings {
+  version: number;
+  updatedAt: string | null;
+}
+
+export async function insertSettingsVersion(tx: Tx, organizationId: string, version: number, settings: Settings, actor: string): Promise<void> {
+  await tx('organization_settings').insert({
+    organization_id: organizationId,
+    version,
+    mode: settings.mode,
+    thresholds: JSON.stringify(settings.thresholds),
+    actor,
+  });
+}
+
+/**
+ * The current organization's settings. `lock` serialises concurrent updates on the organization row.
+ * An organization without a settings row (impossible after migration 002) reads as the defaults, version 1.
+ */
+export async function currentSettings(tx: Tx, options: { lock?: boolean } = {}): Promise<VersionedSettings> {
+  if (options.lock === true) await tx.raw('select 1 from organizations where id = drason_current_org() for update');
+  const row = (await tx('organization_settings').orderBy('version', 'desc').first('version', 'mode', 'thresholds', 'created_at')) as
+    | { version: number; mode: Settings['mode']; thresholds: unknown; created_at: Date }
+    | undefined;
+  if (row === undefined) return { version: 1, mode: DEFAULT_MODE, thresholds: DEFAULT_THRESHOLDS, updatedAt: null };
+  // Stored thresholds were validated on the way in; parsing again guards against hand edits.
+  return { version: row.version, mode: row.mode, thresholds: thresholdsSchema.parse(row.thresholds), updatedAt: row.created_at.toISOString() };
+}
+
+/** Writes `settings` as the next version and mirrors the mode onto the organization. Call with the lock held. */
+export async function saveNextSettingsVersion(tx: Tx, organizationId: string, previousVersion: number, settings: Settings, actor: string): Promise<number> {
+  const version = previousVersion + 1;
+  await insertSettingsVersion(tx, organizationId, version, settings, actor);
+  await tx('organizations').where({ id: organizationId }).update({ mode: settings.mode });
+  return version;
+}

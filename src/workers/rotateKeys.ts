@@ -1,0 +1,59 @@
+/**
+ * `npm run rotate-keys`: re-encrypts every stored secret (Smartlead API keys, webhook tokens and secrets) with the
+ * current key, the first of DRASON_ENCRYPTION_KEYS. Rotation, step by step:
+ *   1. put a new key first: DRASON_ENCRYPTION_KEYS=k2:<new>,k1:<old>, and restart Drason (new secrets use k2);
+ *   2. run `npm run rotate-keys` with the same variable (old secrets move to k2; safe to re-run);
+ *   3. drop k1 from the variable and restart.
+ * With the embedded default (no DATABASE_URL) it uses the embedded Postgres: the running one if `npm start` is up,
+ * else it starts it for the duration. See docs/decisions/006-encryption-at-rest-and-rotation.md.
+ */
+import { config, ConfigError } from '../config';
+import { createDb, pingDb } from '../db/knex';
+import { migrateLatest } from '../db/migrate';
+import { createIntegrations } from '../db/repositories/integrations';
+import { APP_ROLE, embeddedUrl, startEmbeddedPostgres } from '../embedded/postgres';
+import { embeddedPostgresOptions, loadOrCreateSecrets } from '../embedded/secrets';
+import { Keyring } from '../security/encryption';
+import { runMain } from './main';
+
+export async function rotateKeys(): Promise<{ organizations: number; secrets: number; keyId: string }> {
+  const cfg = config();
+  let databaseUrl = cfg.DATABASE_URL;
+  let encryptionKeys = cfg.DRASON_ENCRYPTION_KEYS;
+  let embedded: { stop(): Promise<void> } | undefined;
+  if (cfg.embedded.postgres) {
+    const secrets = loadOrCreateSecrets(cfg.dataDir);
+    encryptionKeys ??= secrets.encryptionKeys;
+    databaseUrl = embeddedUrl(APP_ROLE, secrets.appPassword, cfg.EMBEDDED_PG_PORT, 'drason');
+    const probe = createDb({ url: databaseUrl, poolMax: 1 });
+    const running = await pingDb(probe);
+    await probe.destroy();
+    if (!running) {
+      const pg = await startEmbeddedPostgres(embeddedPostgresOptions(secrets, cfg.dataDir, cfg.EMBEDDED_PG_PORT));
+      embedded = pg;
+      await migrateLatest({ ownerUrl: pg.ownerUrl, appRole: APP_ROLE });
+    }
+  }
+  if (encryptionKeys === undefined) {
+    throw new ConfigError([{ variable: 'DRASON_ENCRYPTION_KEYS', message: 'set it to the key list (new key first) to rotate to' }]);
+  }
+  const keyring = new Keyring(encryptionKeys);
+  const db = createDb({ url: databaseUrl!, poolMax: 2 });
+  try {
+    const result = await createIntegrations(keyring).rotateEncryptionKeys(db);
+    return { ...result, keyId: keyring.currentKeyId };
+  } finally {
+    await db.destroy();
+    await embedded?.stop();
+  }
+}
+
+if (require.main === module) {
+  runMain('drason-rotate-keys', async () => {
+    const { organizations, secrets, keyId } = await rotateKeys();
+    process.stdout.write(
+      `Re-encrypted ${secrets} secret(s) in ${organizations} organization(s) with key "${keyId}". Every stored secret now uses it; older keys can be removed from DRASON_ENCRYPTION_KEYS.\n`,
+    );
+    return { stop: async () => undefined };
+  });
+}
