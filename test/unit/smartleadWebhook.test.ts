@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { classifyBounce, mapSmartleadWebhook, sanitizeSmartleadBody, smartleadIdempotencyKey, type BounceKind } from '../../src/ingestion/smartleadWebhook';
+
+const NOW = new Date('2026-11-21T12:00:00Z');
+const base = {
+  stats_id: 'st-1',
+  from_email: 'Sam@Acme-Mail.com',
+  to_email: 'Lead@Prospect.com',
+  campaign_id: 42,
+  event_timestamp: '2026-11-21T11:59:00Z',
+  sl_email_lead_id: 777,
+  secret_key: 'shh',
+};
+
+describe('Smartlead webhook mapping', () => {
+  const bounces: [string, BounceKind][] = [
+    ["550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address", 'hard'],
+    ['550 5.1.1 <x@y.com>: Recipient address rejected: User unknown in virtual mailbox table', 'hard'],
+    ['550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup', 'hard'],
+    ['550 5.2.1 The email account that you tried to reach is disabled.', 'hard'],
+    ['553 5.1.3 Invalid address syntax', 'hard'],
+    ['550 No such user here', 'hard'],
+    ['User unknown', 'hard'],
+    ['421 4.7.0 [TSS04] Messages from 203.0.113.7 temporarily deferred due to unexpected volume', 'soft'],
+    ['451 4.7.1 Please try again later', 'soft'],
+    ['452 4.2.2 The email account that you tried to reach is over quota.', 'soft'],
+    ['550 5.7.1 Message rejected: sender reputation too low (policy)', 'soft'],
+    ['550 5.1.8 Sender address rejected: domain not found', 'soft'],
+    ['450 4.1.1 Recipient address rejected: user unknown (try again)', 'soft'],
+    ['Mailbox full', 'soft'],
+    ['', 'soft'],
+  ];
+  for (const [diagnostic, kind] of bounces) {
+    it(`classifies "${diagnostic.slice(0, 60)}" as ${kind}`, () => assert.equal(classifyBounce(diagnostic), kind));
+  }
+
+  const events: [string, Record<string, unknown>, { type: string; counted: boolean; flags?: string[] }][] = [
+    ['EMAIL_SENT → EmailSent', { event_type: 'EMAIL_SENT' }, { type: 'EmailSent', counted: true }],
+    ['a hard EMAIL_BOUNCE → HardBounce', { event_type: 'EMAIL_BOUNCE', bounce_message: { text: '550 5.1.1 User unknown' } }, { type: 'HardBounce', counted: true }],
+    ['a soft EMAIL_BOUNCE → DeliveryFailure', { event_type: 'EMAIL_BOUNCE', bounce_message: { text: '421 4.7.0 deferred' } }, { type: 'DeliveryFailure', counted: true }],
+    ['a bounce given as a plain string', { event_type: 'EMAIL_BOUNCE', bounce_message: '550 5.1.1 no such user' }, { type: 'HardBounce', counted: true }],
+    ['a bounce without a diagnostic → DeliveryFailure', { event_type: 'EMAIL_BOUNCE' }, { type: 'DeliveryFailure', counted: true }],
+    ['EMAIL_REPLY (stored only)', { event_type: 'EMAIL_REPLY' }, { type: 'EMAIL_REPLY', counted: false }],
+    ['FIRST_EMAIL_SENT (stored only: EMAIL_SENT already counts the send)', { event_type: 'FIRST_EMAIL_SENT' }, { type: 'FIRST_EMAIL_SENT', counted: false }],
+    ['an unknown event type', { event_type: 'BRAND_NEW_THING' }, { type: 'BRAND_NEW_THING', counted: false }],
+    ['no event type at all', { event_type: undefined }, { type: 'UNKNOWN', counted: false }],
+    ['a send without a usable sender mailbox', { event_type: 'EMAIL_SENT', from_email: 'not an email' }, { type: 'EMAIL_SENT', counted: false, flags: ['no_mailbox'] }],
+    ['a send 2 hours in the future (clamped)', { event_type: 'EMAIL_SENT', event_timestamp: '2026-11-21T14:00:00Z' }, { type: 'EmailSent', counted: true, flags: ['future_clamped'] }],
+    ['a bounce 8 days old (stored, not counted)', { event_type: 'EMAIL_BOUNCE', event_timestamp: '2026-11-13T11:00:00Z', bounce_message: '550 5.1.1 x' }, { type: 'HardBounce', counted: false, flags: ['stale'] }],
+    ['a send without a timestamp (receive time)', { event_type: 'EMAIL_SENT', event_timestamp: 'yesterday-ish' }, { type: 'EmailSent', counted: true, flags: ['no_timestamp'] }],
+  ];
+  for (const [what, overrides, expected] of events) {
+    it(`maps ${what}`, () => {
+      const mapped = mapSmartleadWebhook({ ...base, ...overrides }, NOW);
+      assert.deepEqual({ type: mapped.type, counted: mapped.counted, flags: mapped.flags }, { flags: [], ...expected });
+    });
+  }
+
+  it('normalizes mailbox, lead and campaign, and keeps the sender’s time', () => {
+    const mapped = mapSmartleadWebhook({ ...base, event_type: 'EMAIL_SENT' }, NOW);
+    assert.deepEqual([mapped.mailbox, mapped.leadEmail, mapped.campaignId], ['sam@acme-mail.com', 'lead@prospect.com', '42']);
+    assert.equal(mapped.occurredAt.toISOString(), '2026-11-21T11:59:00.000Z');
+    assert.equal(mapSmartleadWebhook({ ...base, event_type: 'EMAIL_SENT', event_timestamp: '2026-11-21T14:00:00Z' }, NOW).occurredAt.getTime(), NOW.getTime());
+  });
+
+  const keys: [string, Record<string, unknown>, RegExp][] = [
+    ['event_type + stats_id', { event_type: 'EMAIL_SENT', stats_id: 'abc' }, /^smartlead:EMAIL_SENT:stats:abc$/],
+    ['event_type + lead + timestamp without stats_id', { event_type: 'EMAIL_BOUNCE', stats_id: null, sl_email_lead_id: 9, event_timestamp: 't1' }, /^smartlead:EMAIL_BOUNCE:lead:9:t1$/],
+    ['a hash of the body otherwise', { event_type: 'EMAIL_OPEN', stats_id: undefined, sl_email_lead_id: undefined }, /^smartlead:body:[0-9a-f]{64}$/],
+  ];
+  for (const [what, body, pattern] of keys) {
+    it(`derives the idempotency key from ${what}`, () => assert.match(smartleadIdempotencyKey({ ...base, ...body }), pattern));
+  }
+
+  it('gives a sent and a bounce of the same message different keys, and the same body the same key', () => {
+    assert.notEqual(smartleadIdempotencyKey({ ...base, event_type: 'EMAIL_SENT' }), smartleadIdempotencyKey({ ...base, event_type: 'EMAIL_BOUNCE' }));
+    const a = { event_type: 'X', b: 1, a: { y: 2, x: 1 } };
+    const b = { a: { x: 1, y: 2 }, b: 1, event_type: 'X', secret_key: 'other' };
+    assert.equal(smartleadIdempotencyKey(a), smartleadIdempotencyKey(b), 'key order and the secret do not matter');
+  });
+
+  it('keeps a very long id bounded', () => assert.ok(smartleadIdempotencyKey({ event_type: 'EMAIL_SENT', stats_id: 'x'.repeat(500) }).length <= 200));
+
+  it('stores the body without its secret or email content, keeping the bounce diagnostic', () => {
+    const clean = sanitizeSmartleadBody({
+      ...base,
+      event_type: 'EMAIL_BOUNCE',
+      subject: 'Pricing for Acme',
+      preview_text: 'Hi Sam',
+      sent_message: { message_id: '<m1>', html: '<p>Hi Sam</p>', text: 'Hi Sam', time: 't' },
+      reply_message: { message_id: '<r1>', text: 'no thanks' },
+      bounce_message: { message_id: '<b1>', html: '<p>550 5.1.1</p>', text: '550 5.1.1 User unknown', time: 't' },
+    });
+    assert.equal(clean.secret_key, undefined);
+    assert.equal(clean.subject, undefined);
+    assert.equal(clean.preview_text, undefined);
+    assert.deepEqual(clean.sent_message, { message_id: '<m1>', time: 't' });
+    assert.deepEqual(clean.reply_message, { message_id: '<r1>', time: null });
+    assert.deepEqual(clean.bounce_message, { message_id: '<b1>', time: 't', text: '550 5.1.1 User unknown' });
+    assert.equal(clean.stats_id, 'st-1');
+  });
+});
