@@ -5,14 +5,23 @@
 import crypto from 'node:crypto';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { componentLogger } from '../lib/logger';
 import { httpRequests } from '../lib/metrics';
+import { noSuchRoute } from './auth';
 import type { ApiDeps } from './deps';
-import { errorHandler, sendProblem } from './problem';
+import { errorHandler } from './problem';
+import { failedAuthRateLimit } from './rateLimit';
 import { Routes } from './route';
-import { mountHealth } from './routes/health';
-import { mountOrganizations } from './routes/organizations';
-import { mountEvents } from './routes/events';
+import { mountApiKeys } from './routes/apiKeys';
 import { mountAudit } from './routes/audit';
+import { mountEvents } from './routes/events';
+import { mountHealth } from './routes/health';
+import { mountIntegrations } from './routes/integrations';
+import { mountOrganizations } from './routes/organizations';
+import { mountSettings } from './routes/settings';
+import { mountSmartleadWebhook } from './routes/smartleadWebhook';
+
+const log = componentLogger('http');
 
 export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   const app = express();
@@ -24,19 +33,27 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
     const given = req.header('x-request-id');
     const id = given !== undefined && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID();
     res.setHeader('x-request-id', id);
+    const started = process.hrtime.bigint();
     res.on('finish', () => {
+      // The route pattern, never the URL: paths can carry secrets (webhook tokens).
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      log.http('request', { method: req.method, route, status: res.statusCode, ms: Number((process.hrtime.bigint() - started) / 1_000_000n), requestId: id });
     });
     next();
   });
-  app.use(express.json({ limit: '2mb', type: ['application/json', 'application/*+json'] }));
+  // JSON bodies are parsed per route, after authentication, with each route's own size limit (src/api/route.ts).
+  app.use(failedAuthRateLimit(deps.rateLimits));
 
   const router = express.Router();
   mountHealth(router, deps);
   const routes = new Routes(router, deps);
   mountOrganizations(routes);
+  mountApiKeys(routes);
+  mountSettings(routes);
+  mountIntegrations(routes);
   mountEvents(routes);
+  mountSmartleadWebhook(routes);
   mountAudit(routes);
   const document = routes.document();
   router.get('/v1/openapi.json', (_req, res) => {
@@ -44,8 +61,8 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   });
   app.use(router);
 
-  app.use((req, res) => {
-    sendProblem(res, 404, 'not_found', `No route for ${req.method} ${req.path}.`);
+  app.use((req, _res, next) => {
+    next(noSuchRoute(req));
   });
   app.use(errorHandler);
   return { app, routes };

@@ -1,12 +1,23 @@
 /**
  * Authentication and role checks. Keys belong to one organization and carry one role:
- * admin > operator > viewer; `ingest` may only call ingestion endpoints.
+ * admin > operator > viewer; `ingest` may only call ingestion endpoints. Every route declares its `access`.
+ *
+ * - API keys: `Authorization: Bearer <key>`; ingestion endpoints also take `X-Drason-Key: <key>` (Clay can only
+ *   send static headers). Looked up by hash on every request, so a revocation applies to the very next one.
+ * - Smartlead webhooks: the token in the path authenticates; an unknown token answers exactly like an unknown route.
+ * - Platform bootstrap: the platform admin token.
  */
-import crypto from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Db } from '../db/knex';
-import { resolveApiKey, type Role } from '../db/repositories/organizations';
-import { ForbiddenError, UnauthenticatedError } from '../lib/errors';
+import { resolveApiKey, touchApiKey, type Role } from '../db/repositories/organizations';
+import { resolveWebhookToken } from '../db/repositories/integrations';
+import { withTenant } from '../db/tenant';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../lib/errors';
+import { componentLogger } from '../lib/logger';
+import { constantTimeEqual } from '../security/tokens';
+import type { ApiDeps } from './deps';
+
+const log = componentLogger('auth');
 
 export interface AuthContext {
   organizationId: string;
@@ -14,8 +25,13 @@ export interface AuthContext {
   role: Role;
 }
 
-/** Who may call an endpoint. */
-export type Access = 'public' | 'platform' | 'viewer' | 'operator' | 'admin' | 'ingest';
+export interface WebhookContext {
+  organizationId: string;
+  tokenId: string;
+}
+
+/** Who may call an endpoint. `webhook`: the path's :token authenticates (no API key). */
+export type Access = 'public' | 'platform' | 'viewer' | 'operator' | 'admin' | 'ingest' | 'webhook';
 
 const RANK: Record<Role, number> = { ingest: 0, viewer: 1, operator: 2, admin: 3 };
 
@@ -24,6 +40,7 @@ export function roleAllows(role: Role, access: Access): boolean {
     case 'public':
       return true;
     case 'platform':
+    case 'webhook':
       return false;
     case 'ingest':
       return role === 'ingest' || RANK[role] >= RANK.operator;
@@ -32,39 +49,85 @@ export function roleAllows(role: Role, access: Access): boolean {
   }
 }
 
+/** The 404 of a route that does not exist; a wrong webhook token answers with exactly this. */
+export function noSuchRoute(req: Pick<Request, 'method' | 'path'>): NotFoundError {
+  return new NotFoundError(`No route for ${req.method} ${req.path}.`);
+}
+
 function bearer(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return match?.[1];
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
+function presentedKey(req: Request, access: Access): string | undefined {
+  const fromBearer = bearer(req.headers.authorization);
+  if (fromBearer !== undefined || access !== 'ingest') return fromBearer;
+  const header = req.header('x-drason-key')?.trim();
+  return header === undefined || header === '' ? undefined : header;
 }
 
-export function authenticate(db: Db, access: Access, adminToken: string | undefined): RequestHandler {
+/**
+ * Records a key's last use at most once a minute per key and process; the UPDATE's own condition keeps it to once
+ * a minute across processes. Bounded: forgets everything past 10 000 keys.
+ */
+export class KeyUsage {
+  private readonly lastRecorded = new Map<string, number>();
+
+  async record(db: Db, key: AuthContext, nowMs = Date.now()): Promise<void> {
+    const last = this.lastRecorded.get(key.keyId);
+    if (last !== undefined && nowMs - last < 60_000) return;
+    if (this.lastRecorded.size >= 10_000) this.lastRecorded.clear();
+    this.lastRecorded.set(key.keyId, nowMs);
+    await withTenant(db, key.organizationId, (tx) => touchApiKey(tx, key.keyId)).catch((error: unknown) =>
+      log.warn('could not record API key use', { keyId: key.keyId, error: String(error) }),
+    );
+  }
+}
+
+export function authenticate(deps: ApiDeps, access: Access, usage: KeyUsage): RequestHandler {
   return async (req, res, next) => {
     if (access === 'public') return next();
-    const token = bearer(req.headers.authorization);
-    if (token === undefined) throw new UnauthenticatedError();
+    if (access === 'webhook') {
+      const token = typeof req.params.token === 'string' ? req.params.token : '';
+      const resolved = await resolveWebhookToken(deps.db, token);
+      if (resolved === undefined) throw noSuchRoute(req);
+      const webhook: WebhookContext = { organizationId: resolved.organizationId, tokenId: resolved.id };
+      res.locals.webhook = webhook;
+      return next();
+    }
+    const token = presentedKey(req, access);
+    if (token === undefined) {
+      throw new UnauthenticatedError(
+        access === 'ingest' ? 'A valid API key is required: send `Authorization: Bearer <key>` or `X-Drason-Key: <key>`.' : undefined,
+      );
+    }
     if (access === 'platform') {
-      if (adminToken === undefined || !safeEqual(token, adminToken)) {
+      if (deps.adminToken === undefined || !constantTimeEqual(token, deps.adminToken)) {
         throw new UnauthenticatedError('This endpoint needs the platform admin token (DRASON_ADMIN_TOKEN).');
       }
       return next();
     }
-    const key = await resolveApiKey(db, token);
+    const key = await resolveApiKey(deps.db, token);
     if (key === undefined || key.revoked) throw new UnauthenticatedError('Unknown or revoked API key.');
+    const auth: AuthContext = { organizationId: key.organizationId, keyId: key.id, role: key.role };
+    res.locals.auth = auth;
+    await usage.record(deps.db, auth);
     if (!roleAllows(key.role, access)) {
       throw new ForbiddenError(`This endpoint needs the ${access} role${access === 'ingest' ? ' (or operator/admin)' : ' or higher'}; this key is ${key.role}.`);
     }
-    const auth: AuthContext = { organizationId: key.organizationId, keyId: key.id, role: key.role };
-    res.locals.auth = auth;
     next();
   };
 }
 
-export function authOf(res: { locals: Record<string, unknown> }): AuthContext {
+export function authOf(res: Response | { locals: Record<string, unknown> }): AuthContext {
   return res.locals.auth as AuthContext;
+}
+
+export function webhookOf(res: Response | { locals: Record<string, unknown> }): WebhookContext {
+  return res.locals.webhook as WebhookContext;
+}
+
+/** How an audit row names the caller: the acting key's id (never the key). */
+export function actorOf(auth: AuthContext): string {
+  return `api-key:${auth.keyId}`;
 }

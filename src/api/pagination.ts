@@ -16,3 +16,10 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sc
     throw new ValidationError('The cursor is not one this API issued.', [{ path: 'query.cursor', message: 'invalid cursor' }]);
   }
 }
+
+/** A page from `limit + 1` fetched rows: the first `limit`, and a cursor when there was one more. */
+export function pageOf<T>(rows: T[], limit: number, cursorOf: (last: T) => Record<string, string | number>): { items: T[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null };
+}

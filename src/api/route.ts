@@ -3,12 +3,13 @@
  * document served at GET /v1/openapi.json.
  */
 import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import type { Request, Response, Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { ValidationError } from '../lib/errors';
-import { authenticate, type Access } from './auth';
+import { authenticate, KeyUsage, type Access } from './auth';
 import { zodProblems } from './problem';
 import type { ApiDeps } from './deps';
+import { callerRateLimit } from './rateLimit';
 
 extendZodWithOpenApi(z);
 
@@ -31,6 +32,8 @@ export interface RouteDefinition<B extends ZodType, Q extends ZodType, P extends
   summary: string;
   tags: string[];
   access: Access;
+  /** Largest JSON body accepted (body-parser syntax); default 100kb. Larger → 413. */
+  bodyLimit?: string;
   body?: B;
   query?: Q;
   params?: P;
@@ -47,14 +50,32 @@ function parsePart<T extends ZodType>(schema: T | undefined, value: unknown, whe
 
 const openApiPath = (path: string): string => path.replace(/:([A-Za-z]+)/g, '{$1}');
 
+const DEFAULT_BODY_LIMIT = '100kb';
+
 export class Routes {
   readonly registry = new OpenAPIRegistry();
+  /** Every endpoint and who may call it (tests walk this to check every route's access). */
+  readonly definitions: { method: Method; path: string; access: Access }[] = [];
+  private readonly usage = new KeyUsage();
+  private readonly rateLimit: RequestHandler;
+  private readonly jsonParsers = new Map<string, RequestHandler>();
 
   constructor(
     private readonly router: Router,
     private readonly deps: ApiDeps,
   ) {
     this.registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+    this.rateLimit = callerRateLimit(deps.rateLimits);
+  }
+
+  /** Bodies are parsed per route, after authentication, so each route has its own size limit. */
+  private jsonParser(limit: string): RequestHandler {
+    let parser = this.jsonParsers.get(limit);
+    if (parser === undefined) {
+      parser = express.json({ limit, type: ['application/json', 'application/*+json'] });
+      this.jsonParsers.set(limit, parser);
+    }
+    return parser;
   }
 
   add<B extends ZodType = ZodType<undefined>, Q extends ZodType = ZodType<undefined>, P extends ZodType = ZodType<undefined>>(
@@ -73,8 +94,9 @@ export class Routes {
       path: openApiPath(def.path),
       summary: def.summary,
       tags: def.tags,
-      ...(def.access === 'public' ? {} : { security: [{ bearer: [] }] }),
+      ...(def.access === 'public' || def.access === 'webhook' ? {} : { security: [{ bearer: [] }] }),
       description: `Access: ${def.access}.`,
+      'x-drason-access': def.access,
       request: {
         ...(def.body === undefined ? {} : { body: { content: { 'application/json': { schema: def.body } } } }),
         ...(def.query === undefined ? {} : { query: def.query as never }),
@@ -82,7 +104,9 @@ export class Routes {
       },
       responses,
     });
-    this.router[def.method](def.path, authenticate(this.deps.db, def.access, this.deps.adminToken), async (req, res) => {
+    this.definitions.push({ method: def.method, path: def.path, access: def.access });
+    const parse = def.body === undefined ? [] : [this.jsonParser(def.bodyLimit ?? DEFAULT_BODY_LIMIT)];
+    this.router[def.method](def.path, authenticate(this.deps, def.access, this.usage), this.rateLimit, ...parse, async (req, res) => {
       const params = parsePart(def.params, req.params, 'path');
       const query = parsePart(def.query, req.query, 'query');
       const body = parsePart(def.body, req.body, 'body');

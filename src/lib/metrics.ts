@@ -23,3 +23,10 @@ export const eventDispatchFailures = new client.Counter({
   help: 'Events whose signal to their entity workflow failed and were left queued for retry.',
   registers: [registry],
 });
+
+export const webhookRejections = new client.Counter({
+  name: 'drason_webhook_rejections_total',
+  help: 'Webhook deliveries refused after the token matched (e.g. a missing or wrong secret_key), by reason.',
+  labelNames: ['provider', 'reason'] as const,
+  registers: [registry],
+});

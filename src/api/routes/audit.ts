@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { withTenant } from '../../db/tenant';
 import { listAudit } from '../../db/repositories/audit';
 import { authOf } from '../auth';
-import { decodeCursor, encodeCursor, limitSchema } from '../pagination';
+import { decodeCursor, limitSchema, pageOf } from '../pagination';
 import type { Routes } from '../route';
 
 const AuditQuery = z.object({
@@ -30,6 +30,8 @@ export const AuditEntrySchema = z
       observed: z.unknown().optional(),
       threshold: z.unknown().optional(),
       window: z.string().optional(),
+      before: z.unknown().optional().describe('Configuration changes: the values before.'),
+      after: z.unknown().optional().describe('Configuration changes: the values after.'),
     }),
     engineVersion: z.string(),
     settingsVersion: z.number().int(),
@@ -63,9 +65,7 @@ export function mountAudit(routes: Routes): void {
           ...(cursor === undefined ? {} : { beforeId: cursor.beforeId }),
         }),
       );
-      const page = items.slice(0, query.limit);
-      const more = items.length > query.limit;
-      res.json({ items: page, nextCursor: more ? encodeCursor({ beforeId: Number(page[page.length - 1]!.id) }) : null });
+      res.json(pageOf(items, query.limit, (last) => ({ beforeId: Number(last.id) })));
     },
   });
 }

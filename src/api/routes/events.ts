@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { withTenant } from '../../db/tenant';
 import { storeEvents } from '../../db/repositories/events';
 import { MONITORED_EVENT_TYPES } from '../../domain/events';
+import { futureEventMessage, judgeEventTime } from '../../domain/eventTiming';
+import { ValidationError } from '../../lib/errors';
 import { eventDispatchFailures, eventsIngested } from '../../lib/metrics';
 import { dispatchNow } from '../../services/eventDispatch';
 import { authOf } from '../auth';
@@ -33,15 +35,22 @@ export function mountEvents(routes: Routes): void {
     summary: 'Ingest normalized sender events (EmailSent, HardBounce, DeliveryFailure); up to 1000 per request.',
     tags: ['ingestion'],
     access: 'ingest',
+    bodyLimit: '2mb',
     body: EventBatch,
     responses: { 202: { description: 'Stored; will be processed', schema: EventBatchAccepted } },
     handler: async ({ body, res, deps }) => {
       const { organizationId } = authOf(res);
+      // Clock skew: a timestamp far in the future is the sender's bug, refused so it gets fixed; a very old one is
+      // history, stored but not counted (docs/decisions/007-webhook-auth-replay-and-clock-skew.md).
+      const now = Date.now();
+      const timings = body.events.map((e) => judgeEventTime(Date.parse(e.occurredAt), now));
+      const future = timings.flatMap((t, i) => (t.kind === 'future' ? [{ path: `events.${i}.occurredAt`, message: futureEventMessage(t.aheadMs) }] : []));
+      if (future.length > 0) throw new ValidationError(`${future.length} event(s) are timestamped in the future; nothing was stored.`, future);
       const stored = await withTenant(deps.db, organizationId, (tx) =>
         storeEvents(
           tx,
           organizationId,
-          body.events.map((e) => ({
+          body.events.map((e, i) => ({
             idempotencyKey: e.id,
             type: e.type,
             source: 'api' as const,
@@ -50,6 +59,7 @@ export function mountEvents(routes: Routes): void {
             ...(e.campaignId === undefined ? {} : { campaignId: e.campaignId }),
             ...(e.leadEmail === undefined ? {} : { leadEmail: e.leadEmail }),
             ...(e.detail === undefined ? {} : { detail: e.detail }),
+            ...(timings[i]!.kind === 'stale' ? { flags: ['stale'], counted: false } : {}),
           })),
         ),
       );

@@ -1,0 +1,144 @@
+/**
+ * The Smartlead integration (admin): credentials (stored encrypted, never returned), the organization's webhook
+ * URL, and webhook-token rotation. Every change is audited without the secret.
+ */
+import { z } from 'zod';
+import { appendAudit, type NewAuditEntry } from '../../db/repositories/audit';
+import { DEFAULT_WEBHOOK_TOKEN_GRACE_MS, SMARTLEAD_DEFAULT_BASE_URL } from '../../db/repositories/integrations';
+import { withTenant, type Tx } from '../../db/tenant';
+import { ENGINE_VERSION } from '../../domain/engineVersion';
+import { actorOf, authOf, type AuthContext } from '../auth';
+import type { ApiDeps } from '../deps';
+import type { Routes } from '../route';
+
+const httpUrl = z.url({ protocol: /^https?$/ }).max(500);
+
+const PutSmartlead = z
+  .object({
+    apiKey: z.string().trim().min(1).max(500).describe('Smartlead API key; stored encrypted, never returned.'),
+    baseUrl: httpUrl.optional().describe(`Smartlead API base URL (default ${SMARTLEAD_DEFAULT_BASE_URL}).`),
+    webhookSecret: z
+      .string()
+      .min(16)
+      .max(200)
+      .nullable()
+      .optional()
+      .describe('Expected `secret_key` of every Smartlead webhook body; null stops checking it.'),
+  })
+  .strict()
+  .openapi('PutSmartleadIntegration');
+
+const WebhookUrl = z.string().describe('POST target for Smartlead webhooks; it embeds an unguessable token, treat it as a secret.');
+const SmartleadConfigured = z.object({ configured: z.literal(true), webhookUrl: WebhookUrl }).openapi('SmartleadConfigured');
+const SmartleadStatus = z
+  .object({
+    configured: z.boolean(),
+    status: z.enum(['configured', 'broken', 'not_configured']),
+    baseUrl: z.string().nullable(),
+    brokenReason: z.string().nullable(),
+    brokenAt: z.string().nullable(),
+    updatedAt: z.string().nullable(),
+    webhookConfigured: z.boolean(),
+    webhookSecretConfigured: z.boolean(),
+  })
+  .openapi('SmartleadIntegration');
+const RotateToken = z
+  .object({ graceMinutes: z.number().int().min(0).max(7 * 24 * 60).optional().describe('How long the old URL keeps working (default 24 h).') })
+  .strict()
+  .openapi('RotateWebhookToken');
+const RotatedToken = z.object({ webhookUrl: WebhookUrl, previousValidUntil: z.string().nullable() }).openapi('RotatedWebhookToken');
+
+const webhookUrl = (deps: ApiDeps, token: string): string => `${deps.publicUrl}/v1/webhooks/smartlead/${token}`;
+
+function audit(tx: Tx, auth: AuthContext, action: string, message: string): Promise<boolean> {
+  const entry: NewAuditEntry = {
+    organizationId: auth.organizationId,
+    entityType: 'integration',
+    entityId: 'smartlead',
+    action,
+    actor: actorOf(auth),
+    message,
+    engineVersion: ENGINE_VERSION,
+  };
+  return appendAudit(tx, entry);
+}
+
+export function mountIntegrations(routes: Routes): void {
+  routes.add({
+    method: 'get',
+    path: '/v1/integrations/smartlead',
+    summary: 'Whether Smartlead is configured and working (never the API key or the webhook token).',
+    tags: ['administration'],
+    access: 'admin',
+    responses: { 200: { description: 'Integration status', schema: SmartleadStatus } },
+    handler: async ({ res, deps }) => {
+      const { organizationId } = authOf(res);
+      const body = await withTenant(deps.db, organizationId, async (tx) => {
+        const status = await deps.integrations.smartleadStatus(tx);
+        const token = await deps.integrations.currentWebhookToken(tx);
+        return { ...status, webhookConfigured: token !== undefined, webhookSecretConfigured: token?.hasSecret ?? false };
+      });
+      res.json(body);
+    },
+  });
+
+  routes.add({
+    method: 'put',
+    path: '/v1/integrations/smartlead',
+    summary: "Save the organization's Smartlead API key (encrypted at rest) and get its Smartlead webhook URL.",
+    tags: ['administration'],
+    access: 'admin',
+    bodyLimit: '8kb',
+    body: PutSmartlead,
+    responses: { 200: { description: 'Saved', schema: SmartleadConfigured } },
+    handler: async ({ body, res, deps }) => {
+      const auth = authOf(res);
+      const token = await withTenant(deps.db, auth.organizationId, async (tx) => {
+        await deps.integrations.saveSmartleadCredentials(tx, auth.organizationId, { apiKey: body.apiKey, ...(body.baseUrl === undefined ? {} : { baseUrl: body.baseUrl }) });
+        let current = await deps.integrations.currentWebhookToken(tx);
+        if (current === undefined) {
+          current = { ...(await deps.integrations.createWebhookToken(tx, auth.organizationId, body.webhookSecret == null ? {} : { secretKey: body.webhookSecret })), hasSecret: body.webhookSecret != null };
+        } else if (body.webhookSecret !== undefined) {
+          await deps.integrations.setWebhookSecret(tx, auth.organizationId, current.id, body.webhookSecret);
+        }
+        const secretNote =
+          body.webhookSecret === undefined ? '' : body.webhookSecret === null ? ' Webhook bodies no longer need a secret_key.' : ' Webhook bodies must now carry the configured secret_key.';
+        await audit(
+          tx,
+          auth,
+          'integration_configured',
+          `Smartlead credentials were saved (encrypted) by API key ${auth.keyId} for ${body.baseUrl ?? SMARTLEAD_DEFAULT_BASE_URL}.${secretNote}`,
+        );
+        return current.token;
+      });
+      res.json({ configured: true, webhookUrl: webhookUrl(deps, token) });
+    },
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/v1/integrations/smartlead/webhook-token/rotate',
+    summary: 'Issue a new Smartlead webhook URL; the old one keeps working for the grace period (default 24 h).',
+    tags: ['administration'],
+    access: 'admin',
+    bodyLimit: '1kb',
+    body: RotateToken,
+    responses: { 200: { description: 'The new webhook URL', schema: RotatedToken } },
+    handler: async ({ body, res, deps }) => {
+      const auth = authOf(res);
+      const graceMs = body.graceMinutes === undefined ? DEFAULT_WEBHOOK_TOKEN_GRACE_MS : body.graceMinutes * 60_000;
+      const issued = await withTenant(deps.db, auth.organizationId, async (tx) => {
+        const token = await deps.integrations.rotateWebhookToken(tx, auth.organizationId, { graceMs });
+        const until = graceMs === 0 ? null : new Date(Date.now() + graceMs).toISOString();
+        await audit(
+          tx,
+          auth,
+          'webhook_token_rotated',
+          `The Smartlead webhook URL was rotated by API key ${auth.keyId}; ${until === null ? 'the old URL stopped working at once' : `the old URL keeps working until ${until}`}, so point Smartlead at the new one before then.`,
+        );
+        return { token: token.token, until };
+      });
+      res.json({ webhookUrl: webhookUrl(deps, issued.token), previousValidUntil: issued.until });
+    },
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * POST /v1/webhooks/smartlead/:token — Smartlead's webhook, exactly as Smartlead sends it.
+ *
+ * The token in the path authenticates (an unknown token is a 404, like an unknown route). When the organization
+ * configured a webhook secret, the body's secret_key must match (else 401, counted and audited at most once a
+ * minute). Every accepted body is stored (without secret_key or email content) before the answer; sends and
+ * bounces are then signalled to the mailbox's workflow. Unknown event types are stored and acknowledged, never
+ * refused. Replays within REPLAY_WINDOW_MS are acknowledged as duplicates and change nothing.
+ */
+import { z } from 'zod';
+import { appendAudit } from '../../db/repositories/audit';
+import { storeEvents } from '../../db/repositories/events';
+import { claimIdempotencyKey } from '../../db/repositories/idempotency';
+import { withTenant } from '../../db/tenant';
+import { ENGINE_VERSION } from '../../domain/engineVersion';
+import { REPLAY_WINDOW_MS } from '../../domain/eventTiming';
+import { mapSmartleadWebhook } from '../../ingestion/smartleadWebhook';
+import { UnauthenticatedError } from '../../lib/errors';
+import { eventDispatchFailures, eventsIngested, webhookRejections } from '../../lib/metrics';
+import { dispatchNow } from '../../services/eventDispatch';
+import { webhookOf } from '../auth';
+import type { Routes } from '../route';
+
+const SmartleadBody = z.record(z.string(), z.unknown()).openapi('SmartleadWebhookBody', {
+  description: 'The body Smartlead sends (event_type, campaign_id, from_email, to_email, event_timestamp, stats_id, secret_key, …).',
+});
+const Received = z
+  .object({
+    received: z.literal(true),
+    duplicate: z.boolean(),
+    eventType: z.string(),
+    recordedAs: z.string().describe('EmailSent, HardBounce, DeliveryFailure, or Smartlead’s own event type when not monitored.'),
+    counted: z.boolean().describe('Whether the event counts toward the mailbox’s windows.'),
+    flags: z.array(z.string()),
+  })
+  .openapi('SmartleadWebhookReceived');
+
+export function mountSmartleadWebhook(routes: Routes): void {
+  routes.add({
+    method: 'post',
+    path: '/v1/webhooks/smartlead/:token',
+    summary: 'Smartlead webhook receiver (the token in the URL authenticates).',
+    tags: ['ingestion'],
+    access: 'webhook',
+    bodyLimit: '256kb',
+    params: z.object({ token: z.string() }),
+    body: SmartleadBody,
+    responses: { 202: { description: 'Stored (or a duplicate); will be processed', schema: Received } },
+    handler: async ({ body, res, deps }) => {
+      const { organizationId, tokenId } = webhookOf(res);
+      const secret = await withTenant(deps.db, organizationId, async (tx) => {
+        const check = await deps.integrations.verifyWebhookSecret(tx, tokenId, body.secret_key);
+        if (check === 'missing' || check === 'mismatch') {
+          await appendAudit(tx, {
+            organizationId,
+            entityType: 'integration',
+            entityId: 'smartlead',
+            action: 'webhook_rejected',
+            actor: `webhook-token:${tokenId}`,
+            trigger: { signals: [`secret_key_${check}`] },
+            message: `A Smartlead webhook was refused because its secret_key was ${check === 'missing' ? 'missing' : 'wrong'}; make the webhook's secret in Smartlead match the one saved with PUT /v1/integrations/smartlead.`,
+            engineVersion: ENGINE_VERSION,
+            // One row a minute per reason, however many deliveries are refused.
+            idempotencyKey: `webhook-rejected:${tokenId}:${check}:${Math.floor(Date.now() / 60_000)}`,
+          });
+        }
+        return check;
+      });
+      if (secret === 'missing' || secret === 'mismatch') {
+        webhookRejections.inc({ provider: 'smartlead', reason: `secret_key_${secret}` });
+        throw new UnauthenticatedError(`The webhook body's secret_key is ${secret === 'missing' ? 'missing' : 'not the one configured for this organization'}.`);
+      }
+
+      const event = mapSmartleadWebhook(body, new Date());
+      const stored = await withTenant(deps.db, organizationId, async (tx) => {
+        if (!(await claimIdempotencyKey(tx, organizationId, 'smartlead-webhook', event.idempotencyKey, REPLAY_WINDOW_MS))) return undefined;
+        return storeEvents(tx, organizationId, [
+          {
+            idempotencyKey: event.idempotencyKey,
+            type: event.type,
+            source: 'smartlead',
+            occurredAt: event.occurredAt,
+            ...(event.mailbox === undefined ? {} : { mailbox: event.mailbox }),
+            ...(event.campaignId === undefined ? {} : { campaignId: event.campaignId }),
+            ...(event.leadEmail === undefined ? {} : { leadEmail: event.leadEmail }),
+            detail: event.detail,
+            flags: event.flags,
+            counted: event.counted,
+          },
+        ]);
+      });
+      const duplicate = stored === undefined || stored.accepted === 0;
+      eventsIngested.inc({ source: 'smartlead', duplicate: String(duplicate) });
+      if (stored !== undefined && stored.byMailbox.size > 0) {
+        const { failed } = await dispatchNow({ db: deps.db, client: deps.temporal, taskQueue: deps.taskQueue }, organizationId, stored.byMailbox);
+        if (failed > 0) eventDispatchFailures.inc(failed);
+      }
+      res.status(202).json({ received: true, duplicate, eventType: event.eventType, recordedAs: event.type, counted: event.counted && !duplicate, flags: event.flags });
+    },
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * The real API, in this process, on a free port, against a fresh test database and the shared Temporal dev server
+ * (src/workers/components.ts `startApiComponent`). Every response body is kept so tests can check what the API
+ * ever said.
+ */
+import crypto from 'node:crypto';
+import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '../../src/config';
+import { createIntegrations, type Integrations } from '../../src/db/repositories/integrations';
+import { Keyring, generateEncryptionKeySpec } from '../../src/security/encryption';
+import { startApiComponent } from '../../src/workers/components';
+import { createTestDatabase, testTemporal, type TestDatabase } from './stack';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- responses are read as arbitrary JSON
+export type Json = any;
+
+export interface Reply {
+  status: number;
+  json: Json;
+  text: string;
+  headers: Headers;
+}
+
+export interface CallOptions {
+  /** API key or platform token; sent as `Authorization: Bearer`. */
+  token?: string;
+  body?: unknown;
+  /** Sent verbatim instead of JSON.stringify(body). */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestOrganization {
+  id: string;
+  /** The bootstrap admin key. */
+  adminKey: string;
+  adminKeyId: string;
+}
+
+export interface TestApi {
+  url: string;
+  database: TestDatabase;
+  platformToken: string;
+  encryptionKeys: string;
+  integrations: Integrations;
+  /** Every response body received so far, in order. */
+  responses: string[];
+  call(method: string, path: string, options?: CallOptions): Promise<Reply>;
+  createOrganization(name: string): Promise<TestOrganization>;
+  createKey(adminKey: string, role: string, name?: string): Promise<{ id: string; key: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestApi(options: { rateLimits?: Partial<RateLimitSettings>; encryptionKeys?: string } = {}): Promise<TestApi> {
+  const database = await createTestDatabase();
+  const temporal = await testTemporal();
+  const platformToken = `test-platform-${crypto.randomBytes(12).toString('hex')}`;
+  const encryptionKeys = options.encryptionKeys ?? generateEncryptionKeySpec('k1');
+  const api = await startApiComponent(
+    {
+      databaseUrl: database.appUrl,
+      poolMax: 5,
+      temporal: { address: temporal.address, namespace: 'default', taskQueue: `test-${crypto.randomUUID()}` },
+      adminToken: platformToken,
+      host: '127.0.0.1',
+      port: 0,
+      encryptionKeys,
+      rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits },
+    },
+    { db: database.db },
+  );
+  const responses: string[] = [];
+
+  const call = async (method: string, path: string, o: CallOptions = {}): Promise<Reply> => {
+    const headers: Record<string, string> = { ...(o.token === undefined ? {} : { authorization: `Bearer ${o.token}` }), ...o.headers };
+    let body: string | undefined = o.rawBody;
+    if (body === undefined && o.body !== undefined) body = JSON.stringify(o.body);
+    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(`${api.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+    const text = await res.text();
+    responses.push(text);
+    let json: Json;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text, headers: res.headers };
+  };
+
+  return {
+    url: api.url,
+    database,
+    platformToken,
+    encryptionKeys,
+    integrations: createIntegrations(new Keyring(encryptionKeys)),
+    responses,
+    call,
+    async createOrganization(name) {
+      const created = await call('POST', '/v1/organizations', { token: platformToken, body: { name } });
+      if (created.status !== 201) throw new Error(`could not create organization: ${created.status} ${created.text}`);
+      return { id: created.json.organization.id, adminKey: created.json.apiKey.key, adminKeyId: created.json.apiKey.id };
+    },
+    async createKey(adminKey, role, name = `${role} key`) {
+      const created = await call('POST', '/v1/api-keys', { token: adminKey, body: { name, role } });
+      if (created.status !== 201) throw new Error(`could not create key: ${created.status} ${created.text}`);
+      return { id: created.json.id, key: created.json.key };
+    },
+    async stop() {
+      await api.stop();
+      await database.drop();
+    },
+  };
+}

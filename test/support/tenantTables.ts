@@ -1,0 +1,81 @@
+/**
+ * Tenant tables, found in the catalog rather than listed by hand, so a table added by a later migration is covered
+ * by the isolation tests automatically; and a seed that puts one row in each of them for an organization.
+ */
+import pg from 'pg';
+import type { Db } from '../../src/db/knex';
+import { appendAudit } from '../../src/db/repositories/audit';
+import { storeEvents } from '../../src/db/repositories/events';
+import { claimIdempotencyKey } from '../../src/db/repositories/idempotency';
+import type { Integrations } from '../../src/db/repositories/integrations';
+import { withTenant } from '../../src/db/tenant';
+
+/** Every table of the public schema that carries organization_id, plus organizations itself (keyed by id). */
+export async function tenantTables(db: Db): Promise<{ table: string; column: string }[]> {
+  const { rows } = await db.raw<{ rows: { table_name: string }[] }>(
+    `select distinct c.table_name from information_schema.columns c
+       join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name and t.table_type = 'BASE TABLE'
+      where c.table_schema = 'public' and c.column_name = 'organization_id' order by 1`,
+  );
+  return [{ table: 'organizations', column: 'id' }, ...rows.map((r) => ({ table: r.table_name, column: 'organization_id' }))];
+}
+
+/** Row counts per table for one organization, read as the superuser (past row-level security). */
+export async function rowsPerTable(superuserUrl: string, tables: { table: string; column: string }[], organizationId: string): Promise<Map<string, number>> {
+  const client = new pg.Client({ connectionString: superuserUrl });
+  await client.connect();
+  try {
+    const counts = new Map<string, number>();
+    for (const { table, column } of tables) {
+      const { rows } = await client.query<{ n: string }>(`select count(*) as n from "${table}" where "${column}" = $1`, [organizationId]);
+      counts.set(table, Number(rows[0]!.n));
+    }
+    return counts;
+  } finally {
+    await client.end();
+  }
+}
+
+export interface SeededRows {
+  campaignId: string;
+  mailboxId: string;
+  domainId: string;
+  leadId: string;
+  mailboxEmail: string;
+  webhookToken: string;
+}
+
+/**
+ * One row (at least) in every tenant table for `organizationId` (which must exist, with its settings and first
+ * key). When a migration adds a tenant table, add a row for it here: the tenancy suite fails until you do.
+ */
+export async function seedEveryTenantTable(db: Db, integrations: Integrations, organizationId: string, tag: string): Promise<SeededRows> {
+  return withTenant(db, organizationId, async (tx) => {
+    const mailboxEmail = `sender@${tag}-mail.com`;
+    await storeEvents(tx, organizationId, [
+      { idempotencyKey: `seed-${tag}`, type: 'HardBounce', source: 'api', occurredAt: new Date(), mailbox: mailboxEmail, campaignId: `${tag}-1` },
+    ]);
+    const mailbox = (await tx('mailboxes').where({ email: mailboxEmail }).first('id', 'domain_id')) as { id: string; domain_id: string };
+    await appendAudit(tx, { organizationId, entityType: 'mailbox', entityId: mailboxEmail, action: 'seeded', actor: 'test', message: 'Seeded.', engineVersion: 'test' });
+    const campaignId = `${tag}-1`;
+    await tx('campaigns').insert({ organization_id: organizationId, campaign_id: campaignId, name: `Campaign ${tag}`, status: 'ACTIVE' });
+    await tx('campaign_mailboxes').insert({ organization_id: organizationId, campaign_id: campaignId, mailbox_id: mailbox.id });
+    const [lead] = (await tx('leads')
+      .insert({ organization_id: organizationId, email: `lead@${tag}.com`, persona: 'cto', lead_score: 80, status: 'active', assigned_campaign_id: campaignId })
+      .returning('id')) as { id: string }[];
+    await tx('routing_rules').insert({ organization_id: organizationId, position: 0, name: 'CTOs', when: JSON.stringify({ persona: 'cto' }), campaign_id: campaignId });
+    await tx('risk_snapshots').insert({
+      organization_id: organizationId,
+      entity_type: 'mailbox',
+      entity_id: mailboxEmail,
+      risk_score: 12.5,
+      state: 'healthy',
+      settings_version: 1,
+      engine_version: 'test',
+    });
+    await integrations.saveSmartleadCredentials(tx, organizationId, { apiKey: `sl-api-key-${tag}`, baseUrl: 'http://127.0.0.1:9/api/v1' });
+    const token = await integrations.createWebhookToken(tx, organizationId);
+    await claimIdempotencyKey(tx, organizationId, 'seed', `seed-${tag}`, 60_000);
+    return { campaignId, mailboxId: mailbox.id, domainId: mailbox.domain_id, leadId: lead!.id, mailboxEmail, webhookToken: token.token };
+  });
+}
