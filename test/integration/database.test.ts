@@ -7,6 +7,7 @@ import { withTenant } from '../../src/db/tenant';
 import { appendAudit } from '../../src/db/repositories/audit';
 import { createOrganizationWithAdminKey } from '../../src/db/repositories/organizations';
 import { storeEvents } from '../../src/db/repositories/events';
+import { claimIdempotencyKey, purgeExpiredIdempotencyKeys } from '../../src/db/repositories/idempotency';
 import { APP_ROLE } from '../../src/embedded/postgres';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
 
@@ -90,6 +91,19 @@ describe('database (real Postgres, application role)', function () {
     } finally {
       await fresh.drop();
     }
+  });
+
+  it('claims an idempotency key once per organization until it expires, then purges it', async () => {
+    const claim = (org: string, ttlMs: number) => withTenant(t.db, org, (tx) => claimIdempotencyKey(tx, org, 'test', 'same-key', ttlMs));
+    assert.equal(await claim(orgA, 60_000), true);
+    assert.equal(await claim(orgA, 60_000), false, 'a replay is recognised');
+    assert.equal(await claim(orgB, 60_000), true, 'keys are per organization');
+    assert.equal(await withTenant(t.db, orgB, (tx) => claimIdempotencyKey(tx, orgB, 'short', 'k', 1)), true);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await withTenant(t.db, orgB, (tx) => claimIdempotencyKey(tx, orgB, 'short', 'k', 1)), true, 'an expired claim can be made again');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await withTenant(t.db, orgB, (tx) => purgeExpiredIdempotencyKeys(tx)), 1);
+    assert.equal(await claim(orgA, 60_000), false, 'unexpired keys survive the purge');
   });
 
   it('stores an event once per idempotency key', async () => {
