@@ -19,6 +19,7 @@ import { mountHealth } from './routes/health';
 import { mountIntegrations } from './routes/integrations';
 import { mountOrganizations } from './routes/organizations';
 import { mountSettings } from './routes/settings';
+import { mountOverview } from './routes/overview';
 import { mountSmartleadWebhook } from './routes/smartleadWebhook';
 
 const log = componentLogger('http');
@@ -52,6 +53,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   mountApiKeys(routes);
   mountSettings(routes);
   mountIntegrations(routes);
+  mountOverview(routes);
   mountEvents(routes);
   mountSmartleadWebhook(routes);
   mountAudit(routes);

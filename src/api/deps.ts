@@ -14,4 +14,5 @@ export interface ApiDeps {
   /** Integration secrets, encrypted with the process's keyring. */
   integrations: Integrations;
   rateLimits: RateLimitSettings;
+  smartleadSyncIntervalMinutes: number;
 }

@@ -43,6 +43,8 @@ export const configSchema = z.object({
   DRASON_ENCRYPTION_KEYS: optionalString.describe(
     'Keys that encrypt stored secrets (AES-256-GCM): `id:base64,id:base64`, 32-byte keys, current first; older ones still decrypt until `npm run rotate-keys` (embedded default generates and keeps one).',
   ),
+  SMARTLEAD_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15)
+    .describe('How often each organization is reconciled with Smartlead (campaigns, email accounts, links).'),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60).describe('Length of the rate-limit window in seconds.'),
   RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).default(1200).describe('Requests per window for one API key.'),
   RATE_LIMIT_PER_WEBHOOK_TOKEN: z.coerce.number().int().min(1).default(6000).describe('Requests per window for one Smartlead webhook token (one event per request).'),

@@ -30,3 +30,10 @@ export const webhookRejections = new client.Counter({
   labelNames: ['provider', 'reason'] as const,
   registers: [registry],
 });
+
+export const smartleadFailures = new client.Counter({
+  name: 'drason_smartlead_failures_total',
+  help: 'Smartlead calls that failed after the client gave up, by kind (credentials_revoked, not_found, rate_limited, unavailable, rejected).',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});

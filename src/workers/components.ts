@@ -32,6 +32,8 @@ export interface RuntimeSettings {
   encryptionKeys: string;
   /** Defaults to DEFAULT_RATE_LIMITS. */
   rateLimits?: RateLimitSettings;
+  /** Defaults to 15. */
+  smartleadSyncIntervalMinutes?: number;
 }
 
 let runtimeInstalled = false;
@@ -63,7 +65,7 @@ export async function startWorkerComponent(settings: RuntimeSettings, options: {
     namespace: settings.temporal.namespace,
     taskQueue: settings.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ db }),
+    activities: createActivities({ db, integrations: createIntegrations(new Keyring(settings.encryptionKeys)) }),
   });
   const running = worker.run();
   const { client, connection: clientConnection } = await connectClient(settings.temporal);
@@ -96,6 +98,7 @@ export async function startApiComponent(
     publicUrl: settings.publicUrl ?? '',
     integrations: createIntegrations(new Keyring(settings.encryptionKeys)),
     rateLimits: settings.rateLimits ?? DEFAULT_RATE_LIMITS,
+    smartleadSyncIntervalMinutes: settings.smartleadSyncIntervalMinutes ?? 15,
   };
   const { app } = createApp(deps);
   const server = await new Promise<Server>((resolve, reject) => {

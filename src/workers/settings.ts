@@ -21,6 +21,7 @@ export function externalSettings(cfg: Config): RuntimeSettings {
     ...(cfg.PUBLIC_URL === undefined ? {} : { publicUrl: cfg.PUBLIC_URL }),
     encryptionKeys: cfg.DRASON_ENCRYPTION_KEYS!,
     rateLimits: cfg.rateLimits,
+    smartleadSyncIntervalMinutes: cfg.SMARTLEAD_SYNC_INTERVAL_MINUTES,
   };
 }
 

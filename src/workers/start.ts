@@ -64,6 +64,7 @@ export async function startEverything(): Promise<Stoppable> {
       ...(cfg.PUBLIC_URL === undefined ? {} : { publicUrl: cfg.PUBLIC_URL }),
       encryptionKeys: cfg.DRASON_ENCRYPTION_KEYS ?? secrets.encryptionKeys,
       rateLimits: cfg.rateLimits,
+      smartleadSyncIntervalMinutes: cfg.SMARTLEAD_SYNC_INTERVAL_MINUTES,
     };
     stack.push(await startWorkerComponent(settings));
     const api = await startApiComponent(settings);

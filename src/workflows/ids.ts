@@ -16,3 +16,11 @@ export function domainOf(email: string): string {
   const at = email.lastIndexOf('@');
   return normalizeEmail(email.slice(at + 1));
 }
+
+/** The Smartlead reconciliation of one organization: its schedule, and the id of an on-demand run. */
+export function smartleadSyncScheduleId(organizationId: string): string {
+  return `smartlead-sync/${organizationId}`;
+}
+export function smartleadSyncWorkflowId(organizationId: string): string {
+  return `smartlead-sync/${organizationId}/on-demand`;
+}

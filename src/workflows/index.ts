@@ -1,2 +1,3 @@
 /** Every workflow the Drason worker runs (the worker bundles this file). */
 export { mailboxWorkflow } from './mailboxWorkflow';
+export { smartleadSyncWorkflow } from './smartleadSyncWorkflow';

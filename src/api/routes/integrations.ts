@@ -10,6 +10,8 @@ import { ENGINE_VERSION } from '../../domain/engineVersion';
 import { actorOf, authOf, type AuthContext } from '../auth';
 import type { ApiDeps } from '../deps';
 import type { Routes } from '../route';
+import { AppError, ConflictError } from '../../lib/errors';
+import { ensureSyncSchedule, startSyncNow } from '../../services/smartleadSync';
 
 const httpUrl = z.url({ protocol: /^https?$/ }).max(500);
 
@@ -29,7 +31,14 @@ const PutSmartlead = z
   .openapi('PutSmartleadIntegration');
 
 const WebhookUrl = z.string().describe('POST target for Smartlead webhooks; it embeds an unguessable token, treat it as a secret.');
-const SmartleadConfigured = z.object({ configured: z.literal(true), webhookUrl: WebhookUrl }).openapi('SmartleadConfigured');
+const SmartleadConfigured = z
+  .object({
+    configured: z.literal(true),
+    webhookUrl: WebhookUrl,
+    syncWorkflowId: z.string().describe('The reconciliation started by this save (Temporal workflow id).'),
+  })
+  .openapi('SmartleadConfigured');
+const SyncStarted = z.object({ syncWorkflowId: z.string(), scheduleId: z.string() }).openapi('SmartleadSyncStarted');
 const SmartleadStatus = z
   .object({
     configured: z.boolean(),
@@ -61,6 +70,22 @@ function audit(tx: Tx, auth: AuthContext, action: string, message: string): Prom
     engineVersion: ENGINE_VERSION,
   };
   return appendAudit(tx, entry);
+}
+
+/** After credentials change: keep the periodic sync scheduled and run one now. */
+async function scheduleAndStartSync(deps: ApiDeps, organizationId: string, reason: 'integration_saved' | 'manual'): Promise<{ syncWorkflowId: string; scheduleId: string }> {
+  try {
+    const scheduleId = await ensureSyncSchedule(deps.temporal, deps.taskQueue, organizationId, deps.smartleadSyncIntervalMinutes);
+    const syncWorkflowId = await startSyncNow(deps.temporal, deps.taskQueue, organizationId, reason);
+    return { syncWorkflowId, scheduleId };
+  } catch (error) {
+    throw new AppError(
+      'dependency_unavailable',
+      'The Smartlead settings are saved, but Temporal is not reachable so the sync was not started; repeat this request shortly.',
+      503,
+      { cause: error },
+    );
+  }
 }
 
 export function mountIntegrations(routes: Routes): void {
@@ -111,7 +136,23 @@ export function mountIntegrations(routes: Routes): void {
         );
         return current.token;
       });
-      res.json({ configured: true, webhookUrl: webhookUrl(deps, token) });
+      const sync = await scheduleAndStartSync(deps, auth.organizationId, 'integration_saved');
+      res.json({ configured: true, webhookUrl: webhookUrl(deps, token), syncWorkflowId: sync.syncWorkflowId });
+    },
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/v1/integrations/smartlead/sync',
+    summary: 'Re-read campaigns and email accounts from Smartlead now and reconcile (each change is audited).',
+    tags: ['administration'],
+    access: 'admin',
+    responses: { 202: { description: 'Sync started', schema: SyncStarted } },
+    handler: async ({ res, deps }) => {
+      const { organizationId } = authOf(res);
+      const status = await withTenant(deps.db, organizationId, (tx) => deps.integrations.smartleadStatus(tx));
+      if (!status.configured) throw new ConflictError('Smartlead is not configured: PUT /v1/integrations/smartlead with an API key first.');
+      res.status(202).json(await scheduleAndStartSync(deps, organizationId, 'manual'));
     },
   });
 

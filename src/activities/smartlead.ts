@@ -1,0 +1,312 @@
+/**
+ * Smartlead activities: every call Drason makes to Smartlead goes through here, on top of the resilient client
+ * (src/smartlead/client.ts: per-key rate limit, backoff with Retry-After, per-organization circuit breaker).
+ *
+ * Failures reach Temporal typed, so retry policies can tell them apart:
+ * - credentials revoked (401/403): the integration is marked broken with a readable reason, audited once, counted,
+ *   and the failure is NON-retryable (retrying a revoked key only hammers Smartlead). Work resumes when a new key is
+ *   saved (the API then starts a sync).
+ * - object deleted externally (404): the campaign or mailbox is marked deleted externally, audited, counted, and the
+ *   failure is non-retryable. The execution gate holds leads for it.
+ * - rate limited (429): retryable, with Temporal's next retry delayed by Smartlead's Retry-After.
+ * - unavailable (5xx, timeout, network, circuit open): retryable with the workflow's backoff.
+ * - anything else the API refused (400, invalid response): non-retryable, explained.
+ * Each activity is idempotent: pausing a paused campaign or re-running a sync changes nothing twice.
+ */
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import type { Db } from '../db/knex';
+import { withTenant, type Tx } from '../db/tenant';
+import { appendAudit, type NewAuditEntry } from '../db/repositories/audit';
+import type { Integrations } from '../db/repositories/integrations';
+import { ensureMailboxes } from '../db/repositories/events';
+import { ENGINE_VERSION } from '../domain/engineVersion';
+import {
+  describeChange,
+  reconcile,
+  type KnownCampaign,
+  type KnownMailbox,
+  type Link,
+  type ReconciliationChange,
+} from '../domain/reconciliation';
+import { componentLogger } from '../lib/logger';
+import { smartleadFailures } from '../lib/metrics';
+import { SmartleadClient, type SmartleadClientOptions } from '../smartlead/client';
+import {
+  SmartleadAuthError,
+  SmartleadError,
+  SmartleadNotFoundError,
+  SmartleadRateLimitedError,
+  SmartleadUnavailableError,
+} from '../smartlead/errors';
+
+const log = componentLogger('smartlead');
+
+export interface SmartleadActivityDeps {
+  db: Db;
+  integrations: Integrations;
+  /** Client options beyond key and URL (tests tighten timeouts and limits). */
+  clientOptions?: Partial<Omit<SmartleadClientOptions, 'apiKey' | 'baseUrl'>>;
+}
+
+export interface SyncResult {
+  campaigns: number;
+  mailboxes: number;
+  links: number;
+  changes: ReconciliationChange['kind'][];
+}
+
+type Subject = { kind: 'campaign'; campaignId: string } | { kind: 'mailbox'; email: string } | { kind: 'account' };
+
+export function createSmartleadActivities(deps: SmartleadActivityDeps) {
+  const tenant = <T>(organizationId: string, work: (tx: Tx) => Promise<T>): Promise<T> => withTenant(deps.db, organizationId, work);
+
+  const audit = (tx: Tx, entry: Omit<NewAuditEntry, 'engineVersion' | 'actor'> & { actor?: string }): Promise<boolean> =>
+    appendAudit(tx, { actor: 'system', ...entry, engineVersion: ENGINE_VERSION });
+
+  async function clientFor(organizationId: string): Promise<SmartleadClient> {
+    const credentials = await tenant(organizationId, (tx) => deps.integrations.loadSmartleadCredentials(tx, organizationId));
+    if (credentials === undefined) {
+      throw ApplicationFailure.nonRetryable('Smartlead is not configured for this organization: save an API key under /v1/integrations/smartlead.', 'SmartleadNotConfigured');
+    }
+    if (credentials.status === 'broken') {
+      throw ApplicationFailure.nonRetryable(
+        `The Smartlead integration is broken (${credentials.brokenReason ?? 'unknown reason'}); save a new API key to resume.`,
+        'SmartleadIntegrationBroken',
+      );
+    }
+    return new SmartleadClient({
+      apiKey: credentials.apiKey,
+      baseUrl: credentials.baseUrl,
+      limiterKey: organizationId,
+      logger: log.child({ organizationId }),
+      ...deps.clientOptions,
+    });
+  }
+
+  /** Turns a Smartlead failure into the safe path and a typed Temporal failure. Never returns. */
+  async function fail(organizationId: string, operation: string, subject: Subject, error: unknown): Promise<never> {
+    if (!(error instanceof SmartleadError)) throw error;
+    if (error instanceof SmartleadAuthError) {
+      const reason = `Smartlead rejected the API key (HTTP ${error.status ?? 401}) while trying to ${operation}; it was probably revoked or rotated. Save a new key under Integrations to resume.`;
+      await tenant(organizationId, async (tx) => {
+        const current = await deps.integrations.loadSmartleadCredentials(tx, organizationId);
+        if (current?.status === 'broken') return;
+        await deps.integrations.markIntegrationBroken(tx, organizationId, reason);
+        await audit(tx, {
+          organizationId,
+          entityType: 'integration',
+          entityId: 'smartlead',
+          action: 'integration_broken',
+          trigger: { signals: ['SmartleadAuthError'], metric: 'http_status', observed: error.status ?? 401 },
+          message: `${reason} Until then Drason pushes no lead and takes no Smartlead action; held leads stay held.`,
+        });
+      });
+      smartleadFailures.inc({ kind: 'credentials_revoked' });
+      throw ApplicationFailure.create({ message: reason, type: 'SmartleadAuthError', nonRetryable: true, cause: error });
+    }
+    if (error instanceof SmartleadNotFoundError) {
+      const message = await tenant(organizationId, (tx) => markMissing(tx, organizationId, subject, operation));
+      smartleadFailures.inc({ kind: 'not_found' });
+      throw ApplicationFailure.create({ message, type: 'SmartleadNotFoundError', nonRetryable: true, cause: error });
+    }
+    if (error instanceof SmartleadRateLimitedError) {
+      smartleadFailures.inc({ kind: 'rate_limited' });
+      throw ApplicationFailure.create({
+        message: `Smartlead asked Drason to slow down while trying to ${operation}.`,
+        type: 'SmartleadRateLimitedError',
+        ...(error.retryAfterMs === undefined ? {} : { nextRetryDelay: error.retryAfterMs }),
+        cause: error,
+      });
+    }
+    if (error instanceof SmartleadUnavailableError) {
+      smartleadFailures.inc({ kind: 'unavailable' });
+      throw ApplicationFailure.create({ message: `Smartlead is unavailable (${error.code}) while trying to ${operation}.`, type: 'SmartleadUnavailableError', cause: error });
+    }
+    smartleadFailures.inc({ kind: 'rejected' });
+    throw ApplicationFailure.create({ message: `Smartlead refused to ${operation}: ${error.message}`, type: error.name, nonRetryable: true, cause: error });
+  }
+
+  async function markMissing(tx: Tx, organizationId: string, subject: Subject, operation: string): Promise<string> {
+    if (subject.kind === 'campaign') {
+      const updated = await tx('campaigns').where({ campaign_id: subject.campaignId }).whereNull('deleted_externally_at').update({ deleted_externally_at: tx.fn.now() });
+      const message = `Campaign ${subject.campaignId} no longer exists in Smartlead (found while trying to ${operation}); leads routed to it stay held.`;
+      if (updated > 0) await audit(tx, { organizationId, entityType: 'campaign', entityId: subject.campaignId, action: 'deleted_externally', trigger: { signals: ['SmartleadNotFoundError'] }, message });
+      return message;
+    }
+    if (subject.kind === 'mailbox') {
+      const updated = await tx('mailboxes').where({ email: subject.email }).whereNull('deleted_externally_at').update({ deleted_externally_at: tx.fn.now() });
+      const message = `Mailbox ${subject.email} no longer exists in Smartlead (found while trying to ${operation}); it no longer counts as an available sender.`;
+      if (updated > 0) await audit(tx, { organizationId, entityType: 'mailbox', entityId: subject.email, action: 'deleted_externally', trigger: { signals: ['SmartleadNotFoundError'] }, message });
+      return message;
+    }
+    return `Smartlead answered "not found" while trying to ${operation}.`;
+  }
+
+  async function setCampaignStatus(input: { organizationId: string; campaignId: string; reason: string; actor?: string }, status: 'PAUSED' | 'START'): Promise<{ changed: boolean }> {
+    const verb = status === 'PAUSED' ? 'pause' : 'resume';
+    const client = await clientFor(input.organizationId);
+    try {
+      await client.setCampaignStatus(input.campaignId, status);
+    } catch (error) {
+      return fail(input.organizationId, `${verb} campaign ${input.campaignId}`, { kind: 'campaign', campaignId: input.campaignId }, error);
+    }
+    const stored = status === 'PAUSED' ? 'PAUSED' : 'ACTIVE';
+    return tenant(input.organizationId, async (tx) => {
+      const updated = await tx('campaigns').where({ campaign_id: input.campaignId }).whereNot({ status: stored }).update({ status: stored });
+      return { changed: updated > 0 };
+    });
+  }
+
+  async function setMailboxSuspended(input: { organizationId: string; email: string }, suspend: boolean): Promise<{ changed: boolean }> {
+    const email = input.email.trim().toLowerCase();
+    const verb = suspend ? 'pause mailbox' : 'resume mailbox';
+    const row = (await tenant(input.organizationId, (tx) => tx('mailboxes').where({ email }).first('smartlead_account_id'))) as { smartlead_account_id: string | null } | undefined;
+    if (row?.smartlead_account_id == null) {
+      throw ApplicationFailure.nonRetryable(
+        `Mailbox ${email} is not linked to a Smartlead email account yet (run a sync), so Drason cannot ${verb.split(' ')[0]} it in Smartlead.`,
+        'SmartleadNotFoundError',
+      );
+    }
+    const client = await clientFor(input.organizationId);
+    try {
+      await (suspend ? client.suspendEmailAccount(row.smartlead_account_id) : client.unsuspendEmailAccount(row.smartlead_account_id));
+    } catch (error) {
+      return fail(input.organizationId, `${verb} ${email}`, { kind: 'mailbox', email }, error);
+    }
+    return { changed: true };
+  }
+
+  return {
+    /**
+     * Reads campaigns, email accounts and their links from Smartlead and reconciles Drason's view: new, renamed,
+     * paused/resumed, deleted externally (or back), each change applied and audited in one transaction.
+     * Re-running it finds nothing left to change, so it is safe to retry.
+     */
+    async syncSmartlead(input: { organizationId: string; reason: string }): Promise<SyncResult> {
+      const { organizationId } = input;
+      const client = await clientFor(organizationId);
+      let remote: { campaigns: { campaignId: string; name: string; status: string }[]; mailboxes: { email: string; accountId: string }[]; links: Link[] };
+      try {
+        const campaigns = await client.listCampaigns();
+        heartbeat({ step: 'campaigns', count: campaigns.length });
+        const accounts = await client.listEmailAccounts();
+        heartbeat({ step: 'email-accounts', count: accounts.length });
+        const links: Link[] = [];
+        for (const campaign of campaigns) {
+          try {
+            for (const account of await client.listCampaignEmailAccounts(campaign.id)) links.push({ campaignId: campaign.id, email: account.fromEmail });
+          } catch (error) {
+            // A campaign deleted between the two reads simply has no links.
+            if (!(error instanceof SmartleadNotFoundError)) throw error;
+          }
+          heartbeat({ step: 'links', campaignId: campaign.id });
+        }
+        remote = {
+          campaigns: campaigns.map((c) => ({ campaignId: c.id, name: c.name, status: c.status })),
+          mailboxes: accounts.map((a) => ({ email: a.fromEmail, accountId: a.id })),
+          links,
+        };
+      } catch (error) {
+        return fail(organizationId, 'read campaigns and email accounts', { kind: 'account' }, error);
+      }
+
+      return tenant(organizationId, async (tx) => {
+        const known = await readKnownView(tx);
+        const changes = reconcile({ known, remote });
+        await applyChanges(tx, organizationId, changes, [...remote.mailboxes.map((m) => m.email), ...remote.links.map((l) => l.email)]);
+        await tx('campaigns').update({ last_synced_at: tx.fn.now() });
+        for (const change of changes) {
+          const entity: Pick<NewAuditEntry, 'entityType' | 'entityId'> =
+            'campaignId' in change ? { entityType: 'campaign', entityId: change.campaignId } : { entityType: 'mailbox', entityId: change.email };
+          await audit(tx, {
+            organizationId,
+            ...entity,
+            action: `smartlead_${change.kind}`,
+            trigger: { signals: ['SmartleadSync'], observed: change, window: input.reason },
+            message: describeChange(change),
+          });
+        }
+        return { campaigns: remote.campaigns.length, mailboxes: remote.mailboxes.length, links: remote.links.length, changes: changes.map((c) => c.kind) };
+      });
+    },
+
+    async pauseSmartleadCampaign(input: { organizationId: string; campaignId: string; reason: string }): Promise<{ changed: boolean }> {
+      return setCampaignStatus(input, 'PAUSED');
+    },
+    async resumeSmartleadCampaign(input: { organizationId: string; campaignId: string; reason: string }): Promise<{ changed: boolean }> {
+      return setCampaignStatus(input, 'START');
+    },
+    async pauseSmartleadMailbox(input: { organizationId: string; email: string }): Promise<{ changed: boolean }> {
+      return setMailboxSuspended(input, true);
+    },
+    async resumeSmartleadMailbox(input: { organizationId: string; email: string }): Promise<{ changed: boolean }> {
+      return setMailboxSuspended(input, false);
+    },
+  };
+}
+
+async function readKnownView(tx: Tx): Promise<{ campaigns: KnownCampaign[]; mailboxes: KnownMailbox[]; links: Link[] }> {
+  const campaigns = (await tx('campaigns').select('campaign_id', 'name', 'status', 'deleted_externally_at')) as {
+    campaign_id: string;
+    name: string;
+    status: string;
+    deleted_externally_at: Date | null;
+  }[];
+  const mailboxes = (await tx('mailboxes').select('email', 'smartlead_account_id', 'deleted_externally_at')) as {
+    email: string;
+    smartlead_account_id: string | null;
+    deleted_externally_at: Date | null;
+  }[];
+  const links = (await tx('campaign_mailboxes as l').join('mailboxes as m', function joinMailbox() {
+    this.on('m.id', '=', 'l.mailbox_id').andOn('m.organization_id', '=', 'l.organization_id');
+  }).select('l.campaign_id', 'm.email')) as { campaign_id: string; email: string }[];
+  return {
+    campaigns: campaigns.map((c) => ({ campaignId: c.campaign_id, name: c.name, status: c.status, deletedExternally: c.deleted_externally_at !== null })),
+    mailboxes: mailboxes.map((m) => ({ email: m.email, smartleadAccountId: m.smartlead_account_id, deletedExternally: m.deleted_externally_at !== null })),
+    links: links.map((l) => ({ campaignId: l.campaign_id, email: l.email })),
+  };
+}
+
+async function applyChanges(tx: Tx, organizationId: string, changes: ReconciliationChange[], remoteEmails: string[]): Promise<void> {
+  // Every mailbox Smartlead mentions gets a row (and its domain), so links and monitoring can refer to it.
+  const mailboxIds = await ensureMailboxes(tx, organizationId, remoteEmails);
+  for (const change of changes) {
+    switch (change.kind) {
+      case 'campaign_added':
+        await tx('campaigns').insert({ organization_id: organizationId, campaign_id: change.campaignId, name: change.name, status: change.status });
+        break;
+      case 'campaign_renamed':
+        await tx('campaigns').where({ campaign_id: change.campaignId }).update({ name: change.to });
+        break;
+      case 'campaign_status_changed':
+        await tx('campaigns').where({ campaign_id: change.campaignId }).update({ status: change.to });
+        break;
+      case 'campaign_deleted':
+        await tx('campaigns').where({ campaign_id: change.campaignId }).update({ deleted_externally_at: tx.fn.now() });
+        break;
+      case 'campaign_reappeared':
+        await tx('campaigns').where({ campaign_id: change.campaignId }).update({ deleted_externally_at: null, name: change.name, status: change.status });
+        break;
+      case 'mailbox_added':
+      case 'mailbox_reappeared':
+        await tx('mailboxes').where({ email: change.email }).update({ smartlead_account_id: change.accountId, deleted_externally_at: null });
+        break;
+      case 'mailbox_removed':
+        await tx('mailboxes').where({ email: change.email }).update({ deleted_externally_at: tx.fn.now() });
+        break;
+      case 'link_added':
+        await tx('campaign_mailboxes')
+          .insert({ organization_id: organizationId, campaign_id: change.campaignId, mailbox_id: mailboxIds.get(change.email) })
+          .onConflict(['organization_id', 'campaign_id', 'mailbox_id'])
+          .ignore();
+        break;
+      case 'link_removed': {
+        const mailbox = (await tx('mailboxes').where({ email: change.email }).first('id')) as { id: string } | undefined;
+        if (mailbox !== undefined) await tx('campaign_mailboxes').where({ campaign_id: change.campaignId, mailbox_id: mailbox.id }).delete();
+        break;
+      }
+    }
+  }
+}
+
+export type SmartleadActivities = ReturnType<typeof createSmartleadActivities>;
