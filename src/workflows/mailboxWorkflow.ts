@@ -11,6 +11,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -89,18 +90,23 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
       for (const event of batch) state.counts = addEvent(state.counts, event.type, event.occurredAt, now);
       state.counts = prune(state.counts, now);
       state.totalEvents += batch.length;
-      state.batchesAudited += 1;
       const windows = windowCounts(state.counts, now);
-      await recordAudit({
-        organizationId: input.organizationId,
-        idempotencyKey: `${workflowInfo().workflowId}#events#${batch[0]!.id}#${batch.length}`,
-        entityType: 'mailbox',
-        entityId: input.mailbox,
-        action: 'events_observed',
-        actor: 'system',
-        trigger: { signals: batch.map((e) => e.type), window: '1h', observed: windows['1h'] },
-        message: describeObservedBatch(input.mailbox, batch, windows['1h']),
-      });
+      // Sends alone are counted silently; a batch with a bounce or a failure is worth a line in the audit log.
+      // (Workflows started before this rule audited every batch; `patched` keeps their histories replayable.)
+      const worthAuditing = !patched('audit-only-bounces-and-failures') || batch.some((e) => e.type !== 'EmailSent');
+      if (worthAuditing) {
+        state.batchesAudited += 1;
+        await recordAudit({
+          organizationId: input.organizationId,
+          idempotencyKey: `${workflowInfo().workflowId}#events#${batch[0]!.id}#${batch.length}`,
+          entityType: 'mailbox',
+          entityId: input.mailbox,
+          action: 'events_observed',
+          actor: 'system',
+          trigger: { signals: batch.map((e) => e.type), window: '1h', observed: windows['1h'] },
+          message: describeObservedBatch(input.mailbox, batch, windows['1h']),
+        });
+      }
     }
     if (workflowInfo().continueAsNewSuggested && pending.length === 0) {
       await condition(allHandlersFinished);

@@ -12,8 +12,8 @@ export interface Running {
 }
 
 /** Runs a TypeScript entry point with ts-node (transpile-only), as `npm start` would after building. */
-export function runEntryPoint(entry: string, env: NodeJS.ProcessEnv): Running {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', entry], {
+export function runEntryPoint(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): Running {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register', entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

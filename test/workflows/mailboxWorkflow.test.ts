@@ -61,10 +61,30 @@ describe('mailboxWorkflow (time-skipping)', function () {
       assert.equal(snap.totalEvents, 3);
       assert.deepEqual(snap.windows['1h'], { sent: 2, hardBounces: 1, failures: 0 });
       const audited = audits.flatMap((a) => a.trigger?.signals ?? []);
-      assert.deepEqual(audited.sort(), ['EmailSent', 'EmailSent', 'HardBounce']);
+      assert.equal(audited.filter((t) => t === 'HardBounce').length, 1, 'the bounce is audited once despite redelivery');
       assert.ok(audits.every((a) => a.organizationId === ORG && a.entityId === MAILBOX && a.entityType === 'mailbox'));
       assert.match(audits[0]!.message, /1 hard bounce/);
       assert.equal(new Set(audits.map((a) => a.idempotencyKey)).size, audits.length, 'each audit write has its own idempotency key');
+      await handle.terminate();
+    });
+  });
+
+  it('counts sends silently and audits only batches with a bounce or a failure', async () => {
+    await withWorker(async () => {
+      const handle = await env.client.workflow.start(mailboxWorkflow, {
+        workflowId: `${mailboxWorkflowId(ORG, MAILBOX)}-quiet`,
+        taskQueue,
+        args: [{ organizationId: ORG, mailbox: MAILBOX }],
+      });
+      const t0 = await env.currentTimeMs();
+      await handle.signal(eventsSignal, { events: [event('s1', 'EmailSent', t0), event('s2', 'EmailSent', t0)] });
+      await env.sleep('1 second');
+      assert.equal((await handle.query(snapshotQuery)).windows['1h'].sent, 2);
+      assert.equal(audits.length, 0, 'sends alone write no audit row');
+      await handle.signal(eventsSignal, { events: [event('f1', 'DeliveryFailure', t0)] });
+      await env.sleep('1 second');
+      assert.equal(audits.length, 1);
+      assert.match(audits[0]!.message, /1 delivery failure for mailbox sam@acme-mail\.com; last hour: 2 sends, 0 hard bounces, 1 delivery failure/);
       await handle.terminate();
     });
   });

@@ -1,7 +1,7 @@
 /**
  * Replay tests: workflow code must stay deterministic for histories already recorded. Every history under
  * test/workflows/histories/ is replayed against the current code; a change that would break running workflows
- * fails here. Record a new one with RECORD_HISTORIES=1 (it replaces mailboxWorkflow-basic.json).
+ * fails here. Record a new one with RECORD_HISTORIES=<name> (written to histories/<name>.json); keep the old ones.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -46,9 +46,10 @@ describe('workflow replay', function () {
       await handle.terminate();
       return handle.fetchHistory();
     });
-    if (process.env.RECORD_HISTORIES === '1') {
+    const record = process.env.RECORD_HISTORIES;
+    if (record !== undefined && /^[\w.-]+$/.test(record)) {
       fs.mkdirSync(HISTORIES, { recursive: true });
-      fs.writeFileSync(path.join(HISTORIES, 'mailboxWorkflow-basic.json'), JSON.stringify(history, null, 1));
+      fs.writeFileSync(path.join(HISTORIES, `${record}.json`), JSON.stringify(history, null, 1));
     }
     await Worker.runReplayHistory({ workflowsPath }, history);
   });

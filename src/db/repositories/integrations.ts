@@ -16,7 +16,8 @@ import { withTenant, type Tx } from '../tenant';
 import type { Keyring } from '../../security/encryption';
 import { constantTimeEqual, randomToken, sha256Hex } from '../../security/tokens';
 
-export const SMARTLEAD_DEFAULT_BASE_URL = 'https://server.smartlead.ai/api/v1';
+export { SMARTLEAD_DEFAULT_BASE_URL } from '../../smartlead/client';
+import { SMARTLEAD_DEFAULT_BASE_URL } from '../../smartlead/client';
 export const WEBHOOK_TOKEN_PREFIX = 'whk_';
 /** How long a rotated-out webhook token keeps working by default. */
 export const DEFAULT_WEBHOOK_TOKEN_GRACE_MS = 24 * 60 * 60 * 1000;
