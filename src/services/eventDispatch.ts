@@ -60,21 +60,29 @@ export async function dispatchNow(
   organizationId: string,
   byMailbox: Map<string, { eventIds: number[]; events: MonitoredEvent[] }>,
 ): Promise<{ delivered: number; failed: number }> {
-  let delivered = 0;
-  let failed = 0;
+  const deliveredIds: number[] = [];
+  const failedIds: number[] = [];
   await Promise.all(
     [...byMailbox].map(async ([mailbox, batch]) => {
       try {
         await signalMailbox(deps.client, deps.taskQueue, organizationId, mailbox, batch.events);
-        await withTenant(deps.db, organizationId, (tx) => markDispatched(tx, batch.eventIds));
-        delivered += batch.events.length;
+        deliveredIds.push(...batch.eventIds);
       } catch (error) {
-        failed += batch.events.length;
+        failedIds.push(...batch.eventIds);
         log.warn('signal failed; events stay queued for retry', { organizationId, mailbox, error: String(error) });
-        await withTenant(deps.db, organizationId, (tx) => markDispatchFailed(tx, batch.eventIds)).catch(() => undefined);
       }
     }),
   );
+  // One transaction for the whole request's bookkeeping. If it fails, the rows stay queued and are re-signalled
+  // later: harmless, workflows drop events they have already seen.
+  if (deliveredIds.length > 0 || failedIds.length > 0) {
+    await withTenant(deps.db, organizationId, async (tx) => {
+      await markDispatched(tx, deliveredIds);
+      await markDispatchFailed(tx, failedIds);
+    }).catch((error: unknown) => log.warn('could not update the dispatch outbox; events will be re-signalled', { organizationId, error: String(error) }));
+  }
+  const delivered = deliveredIds.length;
+  const failed = failedIds.length;
   return { delivered, failed };
 }
 

@@ -150,6 +150,6 @@ export async function markDispatchFailed(tx: Tx, eventIds: number[]): Promise<vo
     .whereIn('event_id', eventIds)
     .update({
       attempts: tx.raw('attempts + 1'),
-      next_attempt_at: tx.raw(`now() + least(interval '5 minutes', interval '1 second' * power(2, attempts))`),
+      next_attempt_at: tx.raw(`now() + least(interval '5 minutes', interval '5 seconds' * power(2, attempts))`),
     });
 }
