@@ -132,25 +132,37 @@ describe('Smartlead integration: sync, reconciliation, revoked keys, storms', fu
     assert.equal(actions.filter((a) => a === 'smartlead_mailbox_added').length, 3);
     assert.equal(actions.filter((a) => a === 'smartlead_link_added').length, 3);
 
-    const schedule = await temporal.schedule.getHandle(smartleadSyncScheduleId(organizationId)).describe();
+    const scheduleHandle = temporal.schedule.getHandle(smartleadSyncScheduleId(organizationId));
+    const schedule = await scheduleHandle.describe();
     assert.equal(schedule.action.type, 'startWorkflow');
     assert.deepEqual(schedule.spec.intervals?.map((i) => i.every), [15 * 60 * 1000]);
+    // The schedule's action really runs a sync (triggered now rather than waiting 15 minutes).
+    await scheduleHandle.trigger();
+    let recent: { action: { workflow: { workflowId: string } } }[] = [];
+    for (let i = 0; i < 40 && recent.length === 0; i += 1) {
+      await new Promise((r) => setTimeout(r, 250));
+      recent = (await scheduleHandle.describe()).info.recentActions as unknown as typeof recent;
+    }
+    const scheduled = await syncResult(recent[0]!.action.workflow.workflowId);
+    assert.deepEqual(scheduled.changes, [], 'a scheduled sync right after the first one finds nothing new');
   });
 
   it('records campaigns deleted, renamed and paused, and email accounts removed, behind Drason\'s back', async () => {
     sim.deleteCampaign(1002);
     sim.removeEmailAccount(5003);
     sim.state.setCampaignStatus(1001, 'PAUSED');
+    sim.state.campaigns.get(1001)!.name = 'Founders US (renamed)';
     const started = await call('POST', '/v1/integrations/smartlead/sync');
     assert.equal(started.status, 202);
     const result = await syncResult(started.json.syncWorkflowId);
     // sam's link to 1002 goes with the campaign and is not reported separately.
-    assert.deepEqual(result.changes.sort(), ['campaign_deleted', 'campaign_status_changed', 'mailbox_removed']);
+    assert.deepEqual(result.changes.sort(), ['campaign_deleted', 'campaign_renamed', 'campaign_status_changed', 'mailbox_removed']);
 
     const audit = await auditActions();
     const deleted = audit.find((a) => a.action === 'smartlead_campaign_deleted');
     assert.equal(deleted?.entityId, '1002');
     assert.match(deleted!.message, /no longer exists in Smartlead; leads routed to it stay held/);
+    assert.match(audit.find((a) => a.action === 'smartlead_campaign_renamed')!.message, /renamed in Smartlead from "Founders US" to "Founders US \(renamed\)"/);
     const removed = audit.find((a) => a.action === 'smartlead_mailbox_removed');
     assert.equal(removed?.entityId, 'quinn@mail-b.com');
     assert.match(removed!.message, /removed from Smartlead/);
