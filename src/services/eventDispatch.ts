@@ -14,6 +14,7 @@ import { mailboxWorkflowId } from '../workflows/ids';
 import { EntityIdKey, EntityTypeKey, OrganizationIdKey } from '../workflows/searchAttributes';
 import type { mailboxWorkflow } from '../workflows/mailboxWorkflow';
 import { componentLogger } from '../lib/logger';
+import { eventDispatchFailures } from '../lib/metrics';
 
 const log = componentLogger('event-dispatch');
 
@@ -83,6 +84,7 @@ export async function dispatchNow(
   }
   const delivered = deliveredIds.length;
   const failed = failedIds.length;
+  if (failed > 0) eventDispatchFailures.inc(failed);
   return { delivered, failed };
 }
 

@@ -8,7 +8,7 @@ import { storeEvents } from '../../db/repositories/events';
 import { MONITORED_EVENT_TYPES } from '../../domain/events';
 import { futureEventMessage, judgeEventTime } from '../../domain/eventTiming';
 import { ValidationError } from '../../lib/errors';
-import { eventDispatchFailures, eventsIngested } from '../../lib/metrics';
+import { eventsIngested } from '../../lib/metrics';
 import { dispatchNow } from '../../services/eventDispatch';
 import { authOf } from '../auth';
 import type { Routes } from '../route';
@@ -66,8 +66,7 @@ export function mountEvents(routes: Routes): void {
       eventsIngested.inc({ source: 'api', duplicate: 'false' }, stored.accepted);
       eventsIngested.inc({ source: 'api', duplicate: 'true' }, stored.duplicates);
       // Stored and committed: from here on the outbox guarantees delivery, so a signalling failure is not the client's problem.
-      const { failed } = await dispatchNow({ db: deps.db, client: deps.temporal, taskQueue: deps.taskQueue }, organizationId, stored.byMailbox);
-      if (failed > 0) eventDispatchFailures.inc(failed);
+      await dispatchNow({ db: deps.db, client: deps.temporal, taskQueue: deps.taskQueue }, organizationId, stored.byMailbox);
       res.status(202).json({ accepted: stored.accepted, duplicates: stored.duplicates });
     },
   });

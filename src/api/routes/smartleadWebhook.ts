@@ -16,7 +16,7 @@ import { ENGINE_VERSION } from '../../domain/engineVersion';
 import { REPLAY_WINDOW_MS } from '../../domain/eventTiming';
 import { mapSmartleadWebhook } from '../../ingestion/smartleadWebhook';
 import { UnauthenticatedError } from '../../lib/errors';
-import { eventDispatchFailures, eventsIngested, webhookRejections } from '../../lib/metrics';
+import { eventsIngested, webhookRejections } from '../../lib/metrics';
 import { dispatchNow } from '../../services/eventDispatch';
 import { webhookOf } from '../auth';
 import type { Routes } from '../route';
@@ -92,8 +92,7 @@ export function mountSmartleadWebhook(routes: Routes): void {
       const duplicate = stored === undefined || stored.accepted === 0;
       eventsIngested.inc({ source: 'smartlead', duplicate: String(duplicate) });
       if (stored !== undefined && stored.byMailbox.size > 0) {
-        const { failed } = await dispatchNow({ db: deps.db, client: deps.temporal, taskQueue: deps.taskQueue }, organizationId, stored.byMailbox);
-        if (failed > 0) eventDispatchFailures.inc(failed);
+        await dispatchNow({ db: deps.db, client: deps.temporal, taskQueue: deps.taskQueue }, organizationId, stored.byMailbox);
       }
       res.status(202).json({ received: true, duplicate, eventType: event.eventType, recordedAs: event.type, counted: event.counted && !duplicate, flags: event.flags });
     },
