@@ -52,7 +52,7 @@ export const configSchema = z.object({
   RATE_LIMIT_FAILED_AUTH_PER_IP: z.coerce.number().int().min(1).default(300)
     .describe('Unauthenticated failures (401, unknown webhook token) per window from one IP before it gets 429s.'),
   DATABASE_URL: optionalString.describe('Postgres URL of the application (non-owner) role. Unset: embedded Postgres.'),
-  DATABASE_OWNER_URL: optionalString.describe('Postgres URL of the owner role that runs migrations (default DATABASE_URL).'),
+  DATABASE_OWNER_URL: optionalString.describe('Postgres URL of the schema owner role that runs migrations; required with DATABASE_URL, and a different role.'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10).describe('Max Postgres connections per process.'),
   EMBEDDED_PG_PORT: port.default(54329).describe('Port of the embedded Postgres.'),
   TEMPORAL_ADDRESS: optionalString.describe('host:port of the Temporal frontend. Unset: embedded dev server.'),

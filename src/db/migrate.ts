@@ -6,6 +6,7 @@
 import pg from 'pg';
 import type { Knex } from 'knex';
 import { createDb } from './knex';
+import { UnsafeDatabaseRoleError } from './roleCheck';
 import { migrations } from '../../migrations';
 
 const MIGRATION_LOCK_KEY = 7_331_001; // arbitrary, stable: "drason migrations"
@@ -34,6 +35,12 @@ export async function migrateLatest(options: MigrateOptions): Promise<string[]> 
   await lockClient.connect();
   const db = createDb({ url: options.ownerUrl, poolMax: 2, appRole: options.appRole });
   try {
+    const { rows } = await lockClient.query<{ role: string }>('select current_user as role');
+    if (rows[0]?.role === options.appRole) {
+      throw new UnsafeDatabaseRoleError(
+        `Migrations are connecting as the application role "${options.appRole}". Run them as the schema owner (DATABASE_OWNER_URL), a different role from the one in DATABASE_URL, or tenant isolation cannot hold.`,
+      );
+    }
     await lockClient.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const [, applied] = (await db.migrate.latest({ migrationSource: new ListMigrationSource() })) as [number, string[]];
     return applied;

@@ -11,6 +11,7 @@ import { createActivities } from '../activities';
 import { createApp } from '../api/app';
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '../config';
 import { createDb, type Db } from '../db/knex';
+import { assertApplicationRoleIsolated, UnsafeDatabaseRoleError } from '../db/roleCheck';
 import { createIntegrations } from '../db/repositories/integrations';
 import { componentLogger } from '../lib/logger';
 import { Keyring } from '../security/encryption';
@@ -59,6 +60,7 @@ export interface Stoppable {
 export async function startWorkerComponent(settings: RuntimeSettings, options: { db?: Db } = {}): Promise<Stoppable> {
   installTemporalRuntime();
   const db = options.db ?? createDb({ url: settings.databaseUrl, poolMax: settings.poolMax });
+  await assertApplicationRoleIsolated(db);
   const connection = await connectWorkerConnection(settings.temporal);
   const worker = await Worker.create({
     connection,
@@ -88,6 +90,10 @@ export async function startApiComponent(
   options: { db?: Db } = {},
 ): Promise<Stoppable & { url: string; server: Server }> {
   const db = options.db ?? createDb({ url: settings.databaseUrl, poolMax: settings.poolMax });
+  // Refuse an unsafe role; an unreachable database is not fatal here (the API starts and /readyz says 503).
+  await assertApplicationRoleIsolated(db).catch((error: unknown) => {
+    if (error instanceof UnsafeDatabaseRoleError) throw error;
+  });
   const { client, connection } = await connectClient(settings.temporal);
   const deps = {
     db,

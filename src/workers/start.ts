@@ -4,7 +4,7 @@
  * the worker and the API, then prints where everything is. Ctrl-C stops all of it, children included; the next
  * start reuses the same data folder.
  */
-import { config } from '../config';
+import { ConfigError, config } from '../config';
 import { migrateLatest } from '../db/migrate';
 import { embeddedPostgresOptions, loadOrCreateSecrets } from '../embedded/secrets';
 import { APP_ROLE, startEmbeddedPostgres } from '../embedded/postgres';
@@ -24,7 +24,10 @@ export async function startEverything(): Promise<Stoppable> {
     const secrets = loadOrCreateSecrets(cfg.dataDir);
 
     let databaseUrl = cfg.DATABASE_URL;
-    let ownerUrl = cfg.DATABASE_OWNER_URL ?? cfg.DATABASE_URL;
+    let ownerUrl = cfg.DATABASE_OWNER_URL;
+    if (!cfg.embedded.postgres && ownerUrl === undefined) {
+      throw new ConfigError([{ variable: 'DATABASE_OWNER_URL', message: 'required with DATABASE_URL: migrations run as the schema owner, the application as a separate non-owner role' }]);
+    }
     if (cfg.embedded.postgres) {
       const pg = await startEmbeddedPostgres(embeddedPostgresOptions(secrets, cfg.dataDir, cfg.EMBEDDED_PG_PORT));
       stack.push(pg);
