@@ -18,6 +18,12 @@ import { eventDispatchFailures } from '../lib/metrics';
 
 const log = componentLogger('event-dispatch');
 
+/**
+ * How long one signal may take. A hung Temporal must not hang ingestion: past this the batch stays in the outbox
+ * and the background loop delivers it later.
+ */
+export const SIGNAL_DEADLINE_MS = 5000;
+
 /** Large batches are split so a signal payload stays far below Temporal's 2 MB limit. */
 const MAX_EVENTS_PER_SIGNAL = 500;
 
@@ -31,7 +37,8 @@ export async function signalMailbox(
   for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SIGNAL) {
     const chunk = events.slice(i, i + MAX_EVENTS_PER_SIGNAL);
     try {
-      await client.workflow.signalWithStart<typeof mailboxWorkflow, [{ events: MonitoredEvent[] }]>('mailboxWorkflow', {
+      await client.connection.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+        client.workflow.signalWithStart<typeof mailboxWorkflow, [{ events: MonitoredEvent[] }]>('mailboxWorkflow', {
         workflowId: mailboxWorkflowId(organizationId, mailbox),
         taskQueue,
         args: [{ organizationId, mailbox }],
@@ -42,7 +49,8 @@ export async function signalMailbox(
           { key: EntityTypeKey, value: 'mailbox' },
           { key: EntityIdKey, value: mailbox },
         ],
-      });
+      }),
+      );
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     }

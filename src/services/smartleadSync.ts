@@ -14,11 +14,15 @@ const searchAttributes = (organizationId: string) => [
 ];
 
 /** Creates the organization's sync schedule, or updates its interval when it exists. Idempotent. */
+/** A hung Temporal must not hang the API request that saved the integration. */
+const TEMPORAL_DEADLINE_MS = 5000;
+const withDeadline = <T>(client: Client, fn: () => Promise<T>): Promise<T> => client.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, fn);
+
 export async function ensureSyncSchedule(client: Client, taskQueue: string, organizationId: string, everyMinutes: number): Promise<string> {
   const scheduleId = smartleadSyncScheduleId(organizationId);
   const spec = { intervals: [{ every: `${everyMinutes} minutes` as const }] };
   try {
-    await client.schedule.create({
+    await withDeadline(client, () => client.schedule.create({
       scheduleId,
       spec,
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
@@ -31,10 +35,10 @@ export async function ensureSyncSchedule(client: Client, taskQueue: string, orga
         typedSearchAttributes: searchAttributes(organizationId),
       },
       memo: { purpose: 'Reconcile Drason with Smartlead campaigns and email accounts' },
-    });
+    }));
   } catch (error) {
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec }));
+    await withDeadline(client, () => client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec })));
   }
   return scheduleId;
 }
@@ -45,12 +49,12 @@ export async function ensureSyncSchedule(client: Client, taskQueue: string, orga
  */
 export async function startSyncNow(client: Client, taskQueue: string, organizationId: string, reason: SmartleadSyncInput['reason']): Promise<string> {
   const workflowId = smartleadSyncWorkflowId(organizationId);
-  await client.workflow.start<typeof smartleadSyncWorkflow>('smartleadSyncWorkflow', {
+  await withDeadline(client, () => client.workflow.start<typeof smartleadSyncWorkflow>('smartleadSyncWorkflow', {
     workflowId,
     taskQueue,
     args: [{ organizationId, reason }],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.TERMINATE_EXISTING,
     typedSearchAttributes: searchAttributes(organizationId),
-  });
+  }));
   return workflowId;
 }

@@ -122,6 +122,8 @@ export async function startApiComponent(
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Requests still running after 10 s (a hung dependency) are cut so the rest of shutdown can proceed.
+        setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
       await connection.close();
       if (options.db === undefined) await db.destroy();
