@@ -63,7 +63,8 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
   const audit = (tx: Tx, entry: Omit<NewAuditEntry, 'engineVersion' | 'actor'> & { actor?: string }): Promise<boolean> =>
     appendAudit(tx, { actor: 'system', ...entry, engineVersion: ENGINE_VERSION });
 
-  async function clientFor(organizationId: string): Promise<SmartleadClient> {
+  /** A client on the organization's saved key, and that key's fingerprint (to tell a stale failure from a real one). */
+  async function clientFor(organizationId: string): Promise<{ client: SmartleadClient; fingerprint: string }> {
     const credentials = await tenant(organizationId, (tx) => deps.integrations.loadSmartleadCredentials(tx, organizationId));
     if (credentials === undefined) {
       throw ApplicationFailure.nonRetryable('Smartlead is not configured for this organization: save an API key under /v1/integrations/smartlead.', 'SmartleadNotConfigured');
@@ -74,24 +75,26 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
         'SmartleadIntegrationBroken',
       );
     }
-    return new SmartleadClient({
+    const client = new SmartleadClient({
       apiKey: credentials.apiKey,
       baseUrl: credentials.baseUrl,
       limiterKey: organizationId,
       logger: log.child({ organizationId }),
       ...deps.clientOptions,
     });
+    return { client, fingerprint: credentials.fingerprint };
   }
 
   /** Turns a Smartlead failure into the safe path and a typed Temporal failure. Never returns. */
-  async function fail(organizationId: string, operation: string, subject: Subject, error: unknown): Promise<never> {
+  async function fail(organizationId: string, operation: string, subject: Subject, error: unknown, fingerprint: string): Promise<never> {
     if (!(error instanceof SmartleadError)) throw error;
     if (error instanceof SmartleadAuthError) {
       const reason = `Smartlead rejected the API key (HTTP ${error.status ?? 401}) while trying to ${operation}; it was probably revoked or rotated. Save a new key under Integrations to resume.`;
-      await tenant(organizationId, async (tx) => {
-        const current = await deps.integrations.loadSmartleadCredentials(tx, organizationId);
-        if (current?.status === 'broken') return;
-        await deps.integrations.markIntegrationBroken(tx, organizationId, reason);
+      const outcome = await tenant(organizationId, async (tx): Promise<'broken' | 'already' | 'stale'> => {
+        if (!(await deps.integrations.markIntegrationBroken(tx, organizationId, reason, { fingerprint }))) {
+          const current = await deps.integrations.loadSmartleadCredentials(tx, organizationId);
+          return current !== undefined && current.fingerprint !== fingerprint ? 'stale' : 'already';
+        }
         await audit(tx, {
           organizationId,
           entityType: 'integration',
@@ -100,8 +103,13 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
           trigger: { signals: ['SmartleadAuthError'], metric: 'http_status', observed: error.status ?? 401 },
           message: `${reason} Until then Drason pushes no lead and takes no Smartlead action; held leads stay held.`,
         });
+        return 'broken';
       });
-      smartleadFailures.inc({ kind: 'credentials_revoked' });
+      if (outcome === 'stale') {
+        // The key was replaced while this call ran on the old one: retry with the new key, break nothing.
+        throw ApplicationFailure.create({ message: `The Smartlead key changed while trying to ${operation}; retrying with the new key.`, type: 'SmartleadKeyChanged', cause: error });
+      }
+      if (outcome === 'broken') smartleadFailures.inc({ kind: 'credentials_revoked' });
       throw ApplicationFailure.create({ message: reason, type: 'SmartleadAuthError', nonRetryable: true, cause: error });
     }
     if (error instanceof SmartleadNotFoundError) {
@@ -144,11 +152,11 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
 
   async function setCampaignStatus(input: { organizationId: string; campaignId: string; reason: string; actor?: string }, status: 'PAUSED' | 'START'): Promise<{ changed: boolean }> {
     const verb = status === 'PAUSED' ? 'pause' : 'resume';
-    const client = await clientFor(input.organizationId);
+    const { client, fingerprint } = await clientFor(input.organizationId);
     try {
       await client.setCampaignStatus(input.campaignId, status);
     } catch (error) {
-      return fail(input.organizationId, `${verb} campaign ${input.campaignId}`, { kind: 'campaign', campaignId: input.campaignId }, error);
+      return fail(input.organizationId, `${verb} campaign ${input.campaignId}`, { kind: 'campaign', campaignId: input.campaignId }, error, fingerprint);
     }
     const stored = status === 'PAUSED' ? 'PAUSED' : 'ACTIVE';
     return tenant(input.organizationId, async (tx) => {
@@ -167,11 +175,11 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
         'SmartleadNotFoundError',
       );
     }
-    const client = await clientFor(input.organizationId);
+    const { client, fingerprint } = await clientFor(input.organizationId);
     try {
       await (suspend ? client.suspendEmailAccount(row.smartlead_account_id) : client.unsuspendEmailAccount(row.smartlead_account_id));
     } catch (error) {
-      return fail(input.organizationId, `${verb} ${email}`, { kind: 'mailbox', email }, error);
+      return fail(input.organizationId, `${verb} ${email}`, { kind: 'mailbox', email }, error, fingerprint);
     }
     return { changed: true };
   }
@@ -184,7 +192,7 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
      */
     async syncSmartlead(input: { organizationId: string; reason: string }): Promise<SyncResult> {
       const { organizationId } = input;
-      const client = await clientFor(organizationId);
+      const { client, fingerprint } = await clientFor(organizationId);
       let remote: { campaigns: { campaignId: string; name: string; status: string }[]; mailboxes: { email: string; accountId: string }[]; links: Link[] };
       try {
         const campaigns = await client.listCampaigns();
@@ -207,7 +215,7 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
           links,
         };
       } catch (error) {
-        return fail(organizationId, 'read campaigns and email accounts', { kind: 'account' }, error);
+        return fail(organizationId, 'read campaigns and email accounts', { kind: 'account' }, error, fingerprint);
       }
 
       return tenant(organizationId, async (tx) => {

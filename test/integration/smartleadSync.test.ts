@@ -13,7 +13,7 @@ import { createActivities } from '../../src/activities';
 import { createIntegrations } from '../../src/db/repositories/integrations';
 import { Keyring, generateEncryptionKeySpec } from '../../src/security/encryption';
 import { createSmartleadSimulator, type SmartleadSimulator } from '../../src/smartlead/simulator';
-import { resetSmartleadRegistries } from '../../src/smartlead';
+import { resetSmartleadRegistries, SmartleadClient } from '../../src/smartlead';
 import { connectClient } from '../../src/temporal/connection';
 import { startApiComponent, installTemporalRuntime } from '../../src/workers/components';
 import { smartleadSyncScheduleId } from '../../src/workflows/ids';
@@ -206,6 +206,27 @@ describe('Smartlead integration: sync, reconciliation, revoked keys, storms', fu
       env.run(activities.resumeSmartleadCampaign, { organizationId, campaignId: '1002', reason: 'test' }),
       (error: unknown) => error instanceof ApplicationFailure && error.type === 'SmartleadNotFoundError' && error.nonRetryable === true,
     );
+  });
+
+  it('does not break a newly saved key when a call on the old key fails with 401 afterwards', async () => {
+    const integrations = createIntegrations(new Keyring(encryptionKeys));
+    const activities = createActivities({ db: database.db, integrations, clientOptions: FAST_CLIENT });
+    const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+    // Queue calls on the same key so the activity's request waits in the client's rate limiter, holding the old key.
+    const filler = new SmartleadClient({ apiKey: 'sim-key-1', baseUrl: sim.url, ...FAST_CLIENT });
+    const fillers = Array.from({ length: 8 }, () => filler.listCampaigns().catch(() => undefined));
+    const inFlight = env.run(activities.resumeSmartleadCampaign, { organizationId, campaignId: '1001', reason: 'old key in flight' });
+    await new Promise((r) => setTimeout(r, 150));
+    // While the call waits on the old key, the customer rotates it in Smartlead and saves the new one in Drason.
+    const rotated = sim.rotateKey('sim-key-rotated');
+    await withTenant(database.db, organizationId, (tx) => integrations.saveSmartleadCredentials(tx, organizationId, { apiKey: rotated, baseUrl: sim.url }));
+    await assert.rejects(inFlight, (error: unknown) => error instanceof ApplicationFailure && error.type === 'SmartleadKeyChanged' && !error.nonRetryable);
+    await Promise.all(fillers);
+    assert.equal((await call('GET', '/v1/integrations/smartlead')).json.status, 'configured', 'the new key is not marked broken');
+    // The retry (Temporal would run it) succeeds with the new key.
+    assert.deepEqual(await env.run(activities.resumeSmartleadCampaign, { organizationId, campaignId: '1001', reason: 'retry' }), { changed: true });
+    sim.rotateKey('sim-key-1');
+    await withTenant(database.db, organizationId, (tx) => integrations.saveSmartleadCredentials(tx, organizationId, { apiKey: 'sim-key-1', baseUrl: sim.url }));
   });
 
   it('with the key revoked: marks the integration broken once, never retries in a loop, and resumes with a new key', async () => {

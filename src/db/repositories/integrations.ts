@@ -24,6 +24,8 @@ export const DEFAULT_WEBHOOK_TOKEN_GRACE_MS = 24 * 60 * 60 * 1000;
 
 export interface SmartleadCredentials {
   apiKey: string;
+  /** Identifies this saved key (changes whenever a key is saved or re-encrypted); never the key itself. */
+  fingerprint: string;
   baseUrl: string;
   status: 'configured' | 'broken';
   brokenReason: string | null;
@@ -170,17 +172,24 @@ export function createIntegrations(keyring: Keyring) {
       if (row === undefined) return undefined;
       return {
         apiKey: keyring.decrypt({ keyId: row.encryption_key_id, ciphertext: row.api_key_ciphertext }, apiKeyContext(organizationId)),
+        fingerprint: sha256Hex(row.api_key_ciphertext),
         baseUrl: row.base_url,
         status: row.status,
         brokenReason: row.broken_reason,
       };
     },
 
-    /** Records that the credentials stopped working (revoked key, 401 from Smartlead). Returns false when none exist. */
-    async markIntegrationBroken(tx: Tx, organizationId: string, reason: string): Promise<boolean> {
-      const updated = await tx('integration_credentials')
-        .where({ organization_id: organizationId, provider: 'smartlead' })
-        .update({ status: 'broken', broken_reason: reason, broken_at: tx.fn.now(), updated_at: tx.fn.now() });
+    /**
+     * Records that the credentials stopped working (revoked key, 401 from Smartlead). With `fingerprint`, only if that
+     * key is still the saved one and not already broken, so a call that failed on an old key cannot break a key saved
+     * since, and concurrent failures report the transition once. Returns whether this call changed the state.
+     */
+    async markIntegrationBroken(tx: Tx, organizationId: string, reason: string, options: { fingerprint?: string } = {}): Promise<boolean> {
+      const q = tx('integration_credentials').where({ organization_id: organizationId, provider: 'smartlead' });
+      if (options.fingerprint !== undefined) {
+        q.where({ status: 'configured' }).whereRaw('encode(sha256(convert_to(api_key_ciphertext, ?)), ?) = ?', ['UTF8', 'hex', options.fingerprint]);
+      }
+      const updated = await q.update({ status: 'broken', broken_reason: reason, broken_at: tx.fn.now(), updated_at: tx.fn.now() });
       return updated > 0;
     },
 
