@@ -31,6 +31,8 @@ export interface MailboxWorkflowInput {
   mailbox: string;
   /** Carried through continue-as-new. */
   state?: MailboxWorkflowState;
+  /** Continue-as-new after this many batches even if Temporal has not suggested it (bounds history; tests lower it). */
+  maxBatchesPerRun?: number;
 }
 
 export interface MailboxWorkflowState {
@@ -39,6 +41,8 @@ export interface MailboxWorkflowState {
   recentEventIds: string[];
   totalEvents: number;
   batchesAudited: number;
+  /** Events received but not yet processed when the previous run continued-as-new. */
+  pendingEvents?: MonitoredEvent[];
 }
 
 export interface MailboxSnapshot {
@@ -51,6 +55,8 @@ export const eventsSignal = defineSignal<[{ events: MonitoredEvent[] }]>('events
 export const snapshotQuery = defineQuery<MailboxSnapshot>('snapshot');
 
 export const RECENT_EVENT_IDS_KEPT = 5000;
+/** About 8 history events a batch: continuing after 500 keeps each run's history near 4,000 events. */
+export const DEFAULT_MAX_BATCHES_PER_RUN = 500;
 
 export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void> {
   // State first, handlers second (so no signal arrives before there is somewhere to put it).
@@ -61,7 +67,11 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
     batchesAudited: 0,
   };
   const seen = new Set(state.recentEventIds);
-  const pending: MonitoredEvent[] = [];
+  const pending: MonitoredEvent[] = state.pendingEvents ?? [];
+  delete state.pendingEvents;
+  let batchesThisRun = 0;
+  const shouldContinueAsNew = (): boolean =>
+    workflowInfo().continueAsNewSuggested || batchesThisRun >= (input.maxBatchesPerRun ?? DEFAULT_MAX_BATCHES_PER_RUN);
 
   setHandler(eventsSignal, ({ events }) => {
     for (const event of events) {
@@ -83,8 +93,9 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
   }));
 
   for (;;) {
-    await condition(() => pending.length > 0 || workflowInfo().continueAsNewSuggested);
+    await condition(() => pending.length > 0 || shouldContinueAsNew());
     if (pending.length > 0) {
+      batchesThisRun += 1;
       const batch = pending.splice(0, pending.length);
       const now = Date.now();
       for (const event of batch) state.counts = addEvent(state.counts, event.type, event.occurredAt, now);
@@ -108,12 +119,11 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
         });
       }
     }
-    if (workflowInfo().continueAsNewSuggested && pending.length === 0) {
+    if (shouldContinueAsNew()) {
+      // Signals that arrived meanwhile travel with the state, so a steady stream cannot postpone this forever.
       await condition(allHandlersFinished);
-      if (pending.length === 0) {
-        state.recentEventIds = [...seen].slice(-RECENT_EVENT_IDS_KEPT);
-        await continueAsNew<typeof mailboxWorkflow>({ ...input, state });
-      }
+      state.recentEventIds = [...seen].slice(-RECENT_EVENT_IDS_KEPT);
+      await continueAsNew<typeof mailboxWorkflow>({ ...input, state: { ...state, pendingEvents: pending } });
     }
   }
 }

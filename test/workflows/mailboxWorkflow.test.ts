@@ -111,6 +111,34 @@ describe('mailboxWorkflow (time-skipping)', function () {
     });
   });
 
+  it('continues-as-new after maxBatchesPerRun, carrying counts and dedupe ids into the next run', async () => {
+    await withWorker(async () => {
+      const workflowId = `${mailboxWorkflowId(ORG, MAILBOX)}-can`;
+      const handle = await env.client.workflow.start(mailboxWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [{ organizationId: ORG, mailbox: MAILBOX, maxBatchesPerRun: 2 }],
+      });
+      const t0 = await env.currentTimeMs();
+      for (let i = 1; i <= 5; i += 1) {
+        await handle.signal(eventsSignal, { events: [event(`b${i}`, 'HardBounce', t0), event(`s${i}`, 'EmailSent', t0)] });
+        await env.sleep('1 second');
+      }
+      // A redelivery of an event from the first run must still be recognised after the runs rolled over.
+      await handle.signal(eventsSignal, { events: [event('b1', 'HardBounce', t0)] });
+      await env.sleep('1 second');
+      const latest = env.client.workflow.getHandle(workflowId);
+      const snap = await latest.query(snapshotQuery);
+      assert.equal(snap.totalEvents, 10);
+      assert.deepEqual(snap.windows['1h'], { sent: 5, hardBounces: 5, failures: 0 });
+      const first = await env.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).describe();
+      assert.equal(first.status.name, 'CONTINUED_AS_NEW');
+      assert.notEqual((await latest.describe()).runId, handle.firstExecutionRunId);
+      assert.equal(audits.length, 5, 'each bounce batch audited exactly once across runs');
+      await latest.terminate();
+    });
+  });
+
   it('resumes from carried state after continue-as-new, still deduplicating old events', async () => {
     await withWorker(async () => {
       const t0 = await env.currentTimeMs();

@@ -10,6 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { eventsSignal, mailboxWorkflow, snapshotQuery } from '../../src/workflows/mailboxWorkflow';
+import { smartleadSyncWorkflow } from '../../src/workflows/smartleadSyncWorkflow';
 import { createTimeSkippingEnv } from '../support/timeSkipping';
 
 const HISTORIES = path.join(__dirname, 'histories');
@@ -25,7 +26,7 @@ describe('workflow replay', function () {
     await env?.teardown();
   });
 
-  it('replays a fresh mailbox history (signals, activity, timer-free wakeups) without nondeterminism', async () => {
+  it('replays a fresh mailbox history (signals, audit activity, continue-as-new) without nondeterminism', async () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: 'replay',
@@ -36,20 +37,48 @@ describe('workflow replay', function () {
       const handle = await env.client.workflow.start(mailboxWorkflow, {
         workflowId: 'mailbox/replay-org/replay@example.com',
         taskQueue: 'replay',
-        args: [{ organizationId: '00000000-0000-4000-8000-0000000000aa', mailbox: 'replay@example.com' }],
+        args: [{ organizationId: '00000000-0000-4000-8000-0000000000aa', mailbox: 'replay@example.com', maxBatchesPerRun: 2 }],
       });
       const t = await env.currentTimeMs();
       await handle.signal(eventsSignal, { events: [{ id: '1', type: 'EmailSent', occurredAt: t }] });
+      await env.sleep('1 second');
       await handle.signal(eventsSignal, { events: [{ id: '2', type: 'HardBounce', occurredAt: t }, { id: '1', type: 'EmailSent', occurredAt: t }] });
       await env.sleep('1 second');
-      assert.equal((await handle.query(snapshotQuery)).totalEvents, 2);
-      await handle.terminate();
-      return handle.fetchHistory();
+      await handle.signal(eventsSignal, { events: [{ id: '3', type: 'DeliveryFailure', occurredAt: t }] });
+      await env.sleep('1 second');
+      const latest = env.client.workflow.getHandle(handle.workflowId);
+      assert.equal((await latest.query(snapshotQuery)).totalEvents, 3);
+      await latest.terminate();
+      // The first run: two batches, then continue-as-new.
+      return env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
     });
     const record = process.env.RECORD_HISTORIES;
     if (record !== undefined && /^[\w.-]+$/.test(record)) {
       fs.mkdirSync(HISTORIES, { recursive: true });
       fs.writeFileSync(path.join(HISTORIES, `${record}.json`), JSON.stringify(history, null, 1));
+    }
+    await Worker.runReplayHistory({ workflowsPath }, history);
+  });
+
+  it('replays a Smartlead sync history', async () => {
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'replay-sync',
+      workflowsPath,
+      activities: { syncSmartlead: async () => ({ campaigns: 1, mailboxes: 2, links: 2, changes: ['campaign_added'] }) },
+    });
+    const history = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(smartleadSyncWorkflow, {
+        workflowId: 'smartlead-sync/replay-org/on-demand',
+        taskQueue: 'replay-sync',
+        args: [{ organizationId: '00000000-0000-4000-8000-0000000000aa', reason: 'manual' }],
+      });
+      assert.equal((await handle.result()).campaigns, 1);
+      return handle.fetchHistory();
+    });
+    const record = process.env.RECORD_HISTORIES;
+    if (record !== undefined && /^[\w.-]+$/.test(record)) {
+      fs.writeFileSync(path.join(HISTORIES, 'smartleadSyncWorkflow-basic.json'), JSON.stringify(history, null, 1));
     }
     await Worker.runReplayHistory({ workflowsPath }, history);
   });
