@@ -220,6 +220,15 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
 
       return tenant(organizationId, async (tx) => {
         const known = await readKnownView(tx);
+        const knownLive = known.campaigns.filter((c) => !c.deletedExternally).length + known.mailboxes.filter((m) => m.smartleadAccountId !== null && !m.deletedExternally).length;
+        if (remote.campaigns.length === 0 && remote.mailboxes.length === 0 && knownLive > 0) {
+          // An account that suddenly lists nothing is far more likely a Smartlead glitch than a customer deleting
+          // everything: do not mark it all deleted (and flood the audit log); retry, and let the sync fail visibly.
+          throw ApplicationFailure.create({
+            message: `Smartlead listed no campaigns and no email accounts although Drason knows ${knownLive}; nothing was marked deleted. Retrying.`,
+            type: 'SmartleadEmptyAccount',
+          });
+        }
         const changes = reconcile({ known, remote });
         await applyChanges(tx, organizationId, changes, [...remote.mailboxes.map((m) => m.email), ...remote.links.map((l) => l.email)]);
         await tx('campaigns').update({ last_synced_at: tx.fn.now() });

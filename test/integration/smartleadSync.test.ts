@@ -176,6 +176,18 @@ describe('Smartlead integration: sync, reconciliation, revoked keys, storms', fu
     assert.deepEqual(again.changes, [], 'a second sync finds nothing left to change');
   });
 
+  it('does not mark everything deleted when Smartlead suddenly lists an empty account', async () => {
+    const activities = createActivities({ db: database.db, integrations: createIntegrations(new Keyring(encryptionKeys)), clientOptions: FAST_CLIENT });
+    const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+    sim.faults.inject({ kind: 'malformed', count: 1, path: '^/campaigns$', method: 'GET', body: '[]' });
+    sim.faults.inject({ kind: 'malformed', count: 1, path: '^/email-accounts', method: 'GET', body: '[]' });
+    const before = (await auditActions()).length;
+    await assert.rejects(env.run(activities.syncSmartlead, { organizationId, reason: 'manual' }), (e: unknown) => e instanceof ApplicationFailure && e.type === 'SmartleadEmptyAccount' && !e.nonRetryable);
+    const campaigns = (await withTenant(database.db, organizationId, (tx) => tx('campaigns').whereNull('deleted_externally_at').count('* as n').first())) as { n: number };
+    assert.ok(Number(campaigns.n) > 0, 'no campaign was marked deleted');
+    assert.equal((await auditActions()).length, before, 'nothing was audited as deleted');
+  });
+
   it('survives a 429 storm and a 5xx burst without exceeding the rate limit, and completes once Smartlead recovers', async () => {
     sim.clearCalls();
     sim.faults.rateLimit(3, { path: '/email-accounts' });
