@@ -46,7 +46,9 @@ describe('integration secrets (real Postgres)', function () {
   it('stores the Smartlead API key encrypted, with its key id, and loads it back', async () => {
     await withTenant(t.db, orgA, (tx) => v1.saveSmartleadCredentials(tx, orgA, { apiKey: 'sl-secret-A', baseUrl: 'http://127.0.0.1:9/api/v1' }));
     const loaded = await withTenant(t.db, orgA, (tx) => v1.loadSmartleadCredentials(tx, orgA));
-    assert.deepEqual(loaded, { apiKey: 'sl-secret-A', baseUrl: 'http://127.0.0.1:9/api/v1', status: 'configured', brokenReason: null });
+    assert.deepEqual({ ...loaded, fingerprint: undefined }, { apiKey: 'sl-secret-A', baseUrl: 'http://127.0.0.1:9/api/v1', status: 'configured', brokenReason: null, fingerprint: undefined });
+    assert.match(loaded!.fingerprint, /^[0-9a-f]{64}$/);
+    assert.ok(!loaded!.fingerprint.includes('sl-secret-A'));
     const [row] = await superuserRows('select api_key_ciphertext, encryption_key_id from integration_credentials');
     assert.equal(row!.encryption_key_id, 'k1');
     assert.ok(!String(row!.api_key_ciphertext).includes('sl-secret-A'));

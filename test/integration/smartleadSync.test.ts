@@ -147,6 +147,16 @@ describe('Smartlead integration: sync, reconciliation, revoked keys, storms', fu
     assert.deepEqual(scheduled.changes, [], 'a scheduled sync right after the first one finds nothing new');
   });
 
+  it('refuses a base URL that is not Smartlead (or loopback outside production), and keeps the saved one when omitted', async () => {
+    const refused = await call('PUT', '/v1/integrations/smartlead', { apiKey: 'sim-key-1', baseUrl: 'http://169.254.169.254/latest' });
+    assert.equal(refused.status, 422);
+    assert.equal(refused.json.errors[0].path, 'baseUrl');
+    const resaved = await call('PUT', '/v1/integrations/smartlead', { apiKey: 'sim-key-1' });
+    assert.equal(resaved.status, 200);
+    assert.equal((await call('GET', '/v1/integrations/smartlead')).json.baseUrl, sim.url, 'a re-save without baseUrl keeps the configured one');
+    await syncResult(resaved.json.syncWorkflowId);
+  });
+
   it('records campaigns deleted, renamed and paused, and email accounts removed, behind Drason\'s back', async () => {
     sim.deleteCampaign(1002);
     sim.removeEmailAccount(5003);

@@ -3,6 +3,8 @@
  * URL, and webhook-token rotation. Every change is audited without the secret.
  */
 import { z } from 'zod';
+import { config } from '../../config';
+import { smartleadBaseUrlAllowed } from '../../domain/smartleadBaseUrl';
 import { appendAudit, type NewAuditEntry } from '../../db/repositories/audit';
 import { DEFAULT_WEBHOOK_TOKEN_GRACE_MS, SMARTLEAD_DEFAULT_BASE_URL } from '../../db/repositories/integrations';
 import { withTenant, type Tx } from '../../db/tenant';
@@ -13,7 +15,12 @@ import type { Routes } from '../route';
 import { AppError, ConflictError } from '../../lib/errors';
 import { ensureSyncSchedule, startSyncNow } from '../../services/smartleadSync';
 
-const httpUrl = z.url({ protocol: /^https?$/ }).max(500);
+const httpUrl = z
+  .url({ protocol: /^https?$/ })
+  .max(500)
+  .refine((v) => smartleadBaseUrlAllowed(v, config().NODE_ENV === 'production'), {
+    message: `must be Smartlead's API (${SMARTLEAD_DEFAULT_BASE_URL}); loopback addresses are accepted outside production, for the simulator`,
+  });
 
 const PutSmartlead = z
   .object({
@@ -132,7 +139,7 @@ export function mountIntegrations(routes: Routes): void {
           tx,
           auth,
           'integration_configured',
-          `Smartlead credentials were saved (encrypted) by API key ${auth.keyId} for ${body.baseUrl ?? SMARTLEAD_DEFAULT_BASE_URL}.${secretNote}`,
+          `Smartlead credentials were saved (encrypted) by API key ${auth.keyId}${body.baseUrl === undefined ? '' : ` for ${body.baseUrl}`}.${secretNote}`,
         );
         return current.token;
       });

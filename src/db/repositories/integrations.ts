@@ -158,7 +158,8 @@ export function createIntegrations(keyring: Keyring) {
         .merge({
           api_key_ciphertext: encrypted.ciphertext,
           encryption_key_id: encrypted.keyId,
-          base_url: input.baseUrl ?? SMARTLEAD_DEFAULT_BASE_URL,
+          // Saving a new key without a base URL keeps the one already configured.
+          ...(input.baseUrl === undefined ? {} : { base_url: input.baseUrl }),
           status: 'configured',
           broken_reason: null,
           broken_at: null,
