@@ -119,6 +119,40 @@ describe('Smartlead simulator', function () {
       const state = (await admin('GET', '/state')) as { campaigns: { id: number }[] };
       assert.deepEqual(state.campaigns.map((c) => c.id).sort(), [1002, 1003]);
     });
+
+    it('drop_after_commit: processes the request, then loses the answer; a retrying client adds nothing twice', async () => {
+      const post = (emails: string[]): Promise<Response> =>
+        fetch(`${sim.url}/campaigns/1002/leads?api_key=${sim.apiKey ?? ''}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ lead_list: emails.map((email) => ({ email })) }),
+        });
+      const emailsIn1002 = (): string[] => sim.state.leadsOfCampaign(1002).map((l) => l.email).sort();
+
+      // A gateway error after the leads were stored (over the admin API).
+      assert.deepEqual(await admin('POST', '/faults', { kind: 'drop_after_commit', path: '/leads$', method: 'POST', status: 502 }), { id: 1 });
+      assert.equal((await post(['lost@x.example'])).status, 502);
+      assert.deepEqual(emailsIn1002(), ['lost@x.example'], 'committed before the answer was lost');
+      assert.deepEqual([sim.calls.at(-1)?.fault, sim.calls.at(-1)?.droppedStatus, sim.calls.at(-1)?.status], ['drop_after_commit', 200, 502]);
+
+      // A reset connection (programmatically).
+      sim.faults.dropAfterCommit(1, { path: '/leads$' });
+      await assert.rejects(post(['reset@x.example']), TypeError);
+      assert.deepEqual(emailsIn1002(), ['lost@x.example', 'reset@x.example']);
+      assert.deepEqual([sim.calls.at(-1)?.droppedStatus, sim.calls.at(-1)?.status], [200, null]);
+
+      // The client retries a lost answer and a timed-out one; duplicate protection makes the retries add nothing.
+      const client = clientFor(sim, { timeoutMs: 300, retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 20 } });
+      sim.faults.dropAfterCommit(1, { path: '/leads$', status: 504 });
+      const retried = await client.addLeadsToCampaign('1002', [{ email: 'a@x.example' }, { email: 'b@x.example' }]);
+      assert.deepEqual([retried.added, retried.alreadyInCampaign, retried.requests], [0, 2, 1]);
+      sim.faults.dropAfterCommit(1, { path: '/leads$', delayMs: 5_000 });
+      const timedOut = await client.addLeadsToCampaign('1002', [{ email: 'c@x.example' }]);
+      assert.deepEqual([timedOut.added, timedOut.alreadyInCampaign], [0, 1]);
+      assert.deepEqual(emailsIn1002(), ['a@x.example', 'b@x.example', 'c@x.example', 'lost@x.example', 'reset@x.example']);
+      assert.deepEqual(sim.calls.filter((c) => c.droppedStatus === 200).length, 4);
+      assert.deepEqual(await admin('GET', '/faults'), [], 'each fault applied once');
+    });
   });
 
   describe('webhooks', () => {

@@ -25,8 +25,10 @@ export interface SimCall {
   overLimit: boolean;
   /** Injected fault applied to this request, if any. */
   fault?: string;
-  /** Response status (set when the response finishes; null if the client went away first). */
+  /** Response status (set when the response finishes; null if the client went away first, or the connection was reset). */
   status: number | null;
+  /** drop_after_commit: the status the route answered (its work done) before that answer was lost. */
+  droppedStatus?: number;
 }
 
 export interface SimContext {
@@ -63,6 +65,35 @@ function useSmartleadFallbacks(router: express.Router | express.Express): void {
     const status = typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number' ? err.status : 500;
     if (!res.headersSent) res.status(status).json({ error: status === 400 ? 'Invalid JSON body' : 'Internal server error occurred' });
   });
+}
+
+/**
+ * drop_after_commit: the route runs and changes the state as usual; the answer it gives is then lost: replaced by
+ * `spec.status` (a gateway error), or the connection is reset. `spec.delayMs` holds it first (a client timeout).
+ */
+function loseResponse(res: Response, call: SimCall, spec: FaultSpec): void {
+  const send = res.json.bind(res);
+  res.json = ((): Response => {
+    call.droppedStatus = res.statusCode;
+    const drop = (): void => {
+      if (res.writableEnded || res.destroyed) return;
+      if (spec.status === undefined) {
+        res.socket?.destroy();
+      } else if (spec.body !== undefined) {
+        res.status(spec.status).type('text/html').send(spec.body);
+      } else {
+        res.status(spec.status);
+        send({ error: 'Bad gateway' });
+      }
+    };
+    if (spec.delayMs === undefined) {
+      drop();
+    } else {
+      const t = setTimeout(drop, spec.delayMs);
+      res.on('close', () => clearTimeout(t));
+    }
+    return res;
+  }) as Response['json'];
 }
 
 export function createSimulatorApp(ctx: SimContext): express.Express {
@@ -158,6 +189,8 @@ function apiRouter(ctx: SimContext): Router {
           await sleep(spec.delayMs ?? 1000);
           if (res.destroyed) return;
           break;
+        case 'drop_after_commit':
+          break; // applied below, once the request is let through to its route
       }
     }
     const rl = res.locals.rateLimit as ReturnType<SlidingWindowLimiter['arrive']>;
@@ -170,6 +203,7 @@ function apiRouter(ctx: SimContext): Router {
       res.status(401).json({ message: 'Invalid API Key' });
       return;
     }
+    if (fault?.kind === 'drop_after_commit') loseResponse(res, call, fault.spec);
     next();
   });
 

@@ -4,9 +4,15 @@
  * A fault applies to the next `count` API requests matching its (optional) method and path pattern; the oldest
  * matching fault is consumed first. Paths are matched against the API path without the `/api/v1` prefix and
  * without query string, e.g. `/campaigns/1001/leads`. A string pattern is a regular expression source.
+ *
+ * `drop_after_commit` is the fault behind double-adds: the request is processed (Smartlead commits it) and then
+ * its answer is lost, the way a gateway 502, a reset connection or a client timeout loses it. A retrying client
+ * sends again something that already happened.
  */
 
-export type FaultKind = 'rate_limit' | 'server_error' | 'hang' | 'latency' | 'malformed';
+export type FaultKind = 'rate_limit' | 'server_error' | 'hang' | 'latency' | 'malformed' | 'drop_after_commit';
+
+const FAULT_KINDS: readonly FaultKind[] = ['rate_limit', 'server_error', 'hang', 'latency', 'malformed', 'drop_after_commit'];
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -20,9 +26,15 @@ export interface FaultSpec {
   retryAfterSeconds?: number;
   /** rate_limit: send Retry-After as an HTTP date instead of seconds. */
   retryAfterAsDate?: boolean;
-  /** server_error: status (default 500). */
+  /**
+   * server_error: status (default 500).
+   * drop_after_commit: answer this status (e.g. 502) instead of the real response; unset: reset the connection.
+   */
   status?: number;
-  /** latency: added delay; hang: respond 504 after this long (default: never, until the client gives up). */
+  /**
+   * latency: added delay; hang: respond 504 after this long (default: never, until the client gives up);
+   * drop_after_commit: hold the lost response this long first (longer than the client's timeout: it times out).
+   */
   delayMs?: number;
   /** server_error / malformed: raw response body to send instead of the default. */
   body?: string;
@@ -42,8 +54,7 @@ export class FaultInjector {
 
   /** Queue a fault. Returns its id (for `remove`). */
   inject(spec: FaultSpec): number {
-    const kinds: FaultKind[] = ['rate_limit', 'server_error', 'hang', 'latency', 'malformed'];
-    if (!kinds.includes(spec.kind)) throw new Error(`unknown fault kind ${String(spec.kind)}`);
+    if (!FAULT_KINDS.includes(spec.kind)) throw new Error(`unknown fault kind ${String(spec.kind)}`);
     const count = spec.count ?? 1;
     const remaining = count === 'always' ? Number.POSITIVE_INFINITY : Math.floor(count);
     if (!(remaining >= 1)) throw new Error('fault count must be >= 1 or "always"');
@@ -65,6 +76,10 @@ export class FaultInjector {
   }
   latency(delayMs: number, count: number | 'always' = 1, opts: Omit<FaultSpec, 'kind' | 'count' | 'delayMs'> = {}): number {
     return this.inject({ kind: 'latency', count, delayMs, ...opts });
+  }
+  /** Process the request, then lose the answer (`status`: answer that instead; unset: reset the connection). */
+  dropAfterCommit(count: number | 'always' = 1, opts: Omit<FaultSpec, 'kind' | 'count'> = {}): number {
+    return this.inject({ kind: 'drop_after_commit', count, ...opts });
   }
 
   remove(id: number): boolean {
