@@ -9,7 +9,7 @@ import { componentLogger } from '../lib/logger';
 import { httpRequests } from '../lib/metrics';
 import { noSuchRoute } from './auth';
 import type { ApiDeps } from './deps';
-import { errorHandler } from './problem';
+import { errorHandler, routeOf } from './problem';
 import { failedAuthRateLimit } from './rateLimit';
 import { Routes } from './route';
 import { mountApiKeys } from './routes/apiKeys';
@@ -37,7 +37,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       // The route pattern, never the URL: paths can carry secrets (webhook tokens).
-      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      const route = routeOf(req);
       httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
       log.http('request', { method: req.method, route, status: res.statusCode, ms: Number((process.hrtime.bigint() - started) / 1_000_000n), requestId: id });
     });

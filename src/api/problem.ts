@@ -2,7 +2,7 @@
  * The one error handler: normalises anything thrown into RFC 9457 problem+json, logs it once, and never lets a
  * client error become a 5xx.
  */
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { ZodError } from 'zod';
 import { AppError, ValidationError, type FieldProblem } from '../lib/errors';
 import { componentLogger } from '../lib/logger';
@@ -43,6 +43,23 @@ export function zodProblems(error: ZodError, prefix = ''): FieldProblem[] {
   }));
 }
 
+/** The route pattern (e.g. /v1/webhooks/smartlead/:token), or `unmatched`: what logs and metrics name a request by. */
+export function routeOf(req: Pick<Request, 'route'>): string {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? path : 'unmatched';
+}
+
+/**
+ * A URL path fit for logs, for requests no route matched: segments other than plain words become `:param`. Never
+ * log the URL itself: paths can carry secrets (Smartlead webhook tokens, keys pasted in the wrong place).
+ */
+export function redactedPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => (segment === '' || /^(v\d{1,3}|[a-z][a-z-]{0,39})$/.test(segment) ? segment : ':param'))
+    .join('/');
+}
+
 export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, next) => {
   if (res.headersSent) {
     next(err);
@@ -54,7 +71,7 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, next) 
   }
   if (err instanceof AppError) {
     for (const [name, value] of Object.entries(err.options.headers ?? {})) res.setHeader(name, value);
-    if (err.status >= 500) log.error(err.message, { code: err.code, requestId: res.getHeader('x-request-id'), cause: String(err.options.cause ?? '') });
+    if (err.status >= 500) log.error(err.message, { code: err.code, requestId: res.getHeader('x-request-id'), route: routeOf(req), cause: String(err.options.cause ?? '') });
     sendProblem(res, err.status, err.code, err.message, err instanceof ValidationError ? err.options.errors : err.options.errors);
     return;
   }
@@ -72,6 +89,8 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, next) 
     sendProblem(res, e.status, 'bad_request', e.message ?? 'Bad request.');
     return;
   }
-  log.error('unhandled error', { requestId: res.getHeader('x-request-id'), path: req.path, error: err instanceof Error ? err.stack : String(err) });
+  const route = routeOf(req);
+  const where = route === 'unmatched' ? { route, path: redactedPath(req.path) } : { route };
+  log.error('unhandled error', { requestId: res.getHeader('x-request-id'), ...where, error: err instanceof Error ? err.stack : String(err) });
   sendProblem(res, 500, 'internal_error', 'Something went wrong on our side; the request id identifies it in our logs.');
 };

@@ -248,6 +248,25 @@ describe('identity and request security', function () {
       assert.deepEqual([odd.json.recordedAs, odd.json.counted], ['SOMETHING_NEW', false]);
     });
 
+    it('logs an unhandled error on the webhook route by its route pattern, never by its URL (which holds the token)', async () => {
+      const client = new pg.Client({ connectionString: api.database.superuserUrl });
+      await client.connect();
+      try {
+        await client.query("create function test_refuse_event() returns trigger language plpgsql as $$ begin raise exception 'refused by a test trigger'; end $$");
+        await client.query("create trigger test_refuse_event before insert on events for each row when (new.type = 'TEST_FAILURE') execute function test_refuse_event()");
+        const reply = await post({ event_type: 'TEST_FAILURE', stats_id: crypto.randomUUID(), secret_key: secretKey });
+        assert.equal(reply.status, 500, reply.text);
+        const line = logs.text().split('\n').find((l) => l.includes('unhandled error') && l.includes('refused by a test trigger'));
+        assert.ok(line !== undefined, 'the unhandled error was logged');
+        assert.match(line, /"route":"\/v1\/webhooks\/smartlead\/:token"/);
+        assert.ok(!logs.text().includes(token), 'the webhook token is in the logs');
+      } finally {
+        await client.query('drop trigger if exists test_refuse_event on events');
+        await client.query('drop function if exists test_refuse_event()');
+        await client.end();
+      }
+    });
+
     it('keeps a webhook from the future at the receive time, flagged (Smartlead cannot fix its clock by retrying)', async () => {
       const future = await post({ ...bounce(true), event_timestamp: new Date(Date.now() + 3 * 3600_000).toISOString() });
       assert.equal(future.status, 202);
