@@ -60,6 +60,18 @@ export function redactedPath(path: string): string {
     .join('/');
 }
 
+/**
+ * Postgres refusing a value the client sent (by SQLSTATE). Input is checked before it gets there (src/api/route.ts,
+ * the schemas), so reaching one of these is a gap in validation, but still the client's error: never a 5xx.
+ */
+const CLIENT_VALUE_SQLSTATES: Record<string, string> = {
+  '22021': 'a character that is not valid in the database encoding',
+  '22P05': 'a character that cannot be stored (such as \\u0000)',
+  '22007': 'a date or time in a form that cannot be stored',
+  '22008': 'a date or time outside the range that can be stored',
+  '54001': 'a value nested too deeply to store',
+};
+
 export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, next) => {
   if (res.headersSent) {
     next(err);
@@ -91,6 +103,12 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, next) 
   }
   const route = routeOf(req);
   const where = route === 'unmatched' ? { route, path: redactedPath(req.path) } : { route };
+  const sqlstate = (err as { code?: unknown } | null)?.code;
+  if (typeof sqlstate === 'string' && Object.hasOwn(CLIENT_VALUE_SQLSTATES, sqlstate)) {
+    log.warn('the database refused a value that validation let through', { requestId: res.getHeader('x-request-id'), ...where, sqlstate });
+    sendProblem(res, 422, 'validation_failed', `The request holds ${CLIENT_VALUE_SQLSTATES[sqlstate]}.`);
+    return;
+  }
   log.error('unhandled error', { requestId: res.getHeader('x-request-id'), ...where, error: err instanceof Error ? err.stack : String(err) });
   sendProblem(res, 500, 'internal_error', 'Something went wrong on our side; the request id identifies it in our logs.');
 };

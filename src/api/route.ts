@@ -10,6 +10,7 @@ import { authenticate, KeyUsage, type Access } from './auth';
 import { zodProblems } from './problem';
 import type { ApiDeps } from './deps';
 import { callerRateLimit } from './rateLimit';
+import { unsafeInputProblems } from './unsafeInput';
 
 extendZodWithOpenApi(z);
 
@@ -46,6 +47,12 @@ function parsePart<T extends ZodType>(schema: T | undefined, value: unknown, whe
   const result = schema.safeParse(value);
   if (!result.success) throw new ValidationError(`The request ${where} has invalid fields.`, zodProblems(result.error, where === 'body' ? '' : where));
   return result.data;
+}
+
+/** Strings Postgres cannot store and too-deep nesting, refused (422) before any schema sees the part. */
+function refuseUnsafe(part: unknown, where: string): void {
+  const problems = unsafeInputProblems(part, where === 'body' ? '' : where);
+  if (problems.length > 0) throw new ValidationError(`The request ${where} has values that cannot be accepted.`, problems);
 }
 
 const openApiPath = (path: string): string => path.replace(/:([A-Za-z]+)/g, '{$1}');
@@ -107,6 +114,9 @@ export class Routes {
     this.definitions.push({ method: def.method, path: def.path, access: def.access });
     const parse = def.body === undefined ? [] : [this.jsonParser(def.bodyLimit ?? DEFAULT_BODY_LIMIT)];
     this.router[def.method](def.path, authenticate(this.deps, def.access, this.usage), this.rateLimit, ...parse, async (req, res) => {
+      if (def.params !== undefined) refuseUnsafe(req.params, 'path');
+      if (def.query !== undefined) refuseUnsafe(req.query, 'query');
+      if (def.body !== undefined) refuseUnsafe(req.body, 'body');
       const params = parsePart(def.params, req.params, 'path');
       const query = parsePart(def.query, req.query, 'query');
       const body = parsePart(def.body, req.body, 'body');

@@ -10,14 +10,15 @@
  *   the body (without its secret_key).
  * - Stored detail: the body without its secret_key and without email content (PRD §14: no access to email content);
  *   SMTP diagnostics of bounces are kept, they explain the classification.
- * - Timestamps: more than 15 minutes in the future are replaced by the receive time (flag `future_clamped`);
- *   older than 7 days are kept but not counted (flag `stale`). See docs/decisions/007-webhook-auth-replay-and-clock-skew.md.
+ * - Timestamps: more than 15 minutes in the future are replaced by the receive time (flag `future_clamped`), and
+ *   so are implausible ones, before 2000 or from 2100 on (flag `out_of_range_clamped`); older than 7 days are kept
+ *   but not counted (flag `stale`). See docs/decisions/007-webhook-auth-replay-and-clock-skew.md.
  */
 import crypto from 'node:crypto';
 import { judgeEventTime } from '../domain/eventTiming';
 import type { MonitoredEventType } from '../domain/events';
 
-export type EventFlag = 'future_clamped' | 'stale' | 'no_timestamp' | 'no_mailbox';
+export type EventFlag = 'future_clamped' | 'out_of_range_clamped' | 'stale' | 'no_timestamp' | 'no_mailbox';
 
 export interface MappedSmartleadEvent {
   /** Smartlead's event_type as sent (UNKNOWN when absent). */
@@ -142,10 +143,10 @@ export function mapSmartleadWebhook(body: Record<string, unknown>, receivedAt: D
   let occurredAt = Number.isNaN(parsed) ? receivedAt : new Date(parsed);
   if (Number.isNaN(parsed)) flags.push('no_timestamp');
   const timing = judgeEventTime(occurredAt.getTime(), receivedAt.getTime());
-  if (timing.kind === 'future') {
+  if (timing.kind === 'future' || timing.kind === 'out_of_range') {
     // Smartlead cannot fix its clock on our say-so and would retry a refusal forever; keep the event, at our time.
     occurredAt = receivedAt;
-    flags.push('future_clamped');
+    flags.push(timing.kind === 'future' ? 'future_clamped' : 'out_of_range_clamped');
   } else if (timing.kind === 'stale') {
     flags.push('stale');
   }

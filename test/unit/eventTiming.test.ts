@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describeDuration, futureEventMessage, judgeEventTime, REPLAY_WINDOW_MS, STALE_AFTER_MS } from '../../src/domain/eventTiming';
+import { describeDuration, futureEventMessage, judgeEventTime, outOfRangeEventMessage, REPLAY_WINDOW_MS, STALE_AFTER_MS } from '../../src/domain/eventTiming';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
 const MIN = 60_000;
@@ -13,6 +13,15 @@ describe('event timing (clock skew and staleness)', () => {
     ['6 days old', NOW - 6 * 1440 * MIN, 'ok'],
     ['exactly 7 days old', NOW - STALE_AFTER_MS, 'ok'],
     ['7 days and a minute old', NOW - STALE_AFTER_MS - MIN, 'stale'],
+    ['2000-01-01, the earliest plausible time', Date.parse('2000-01-01T00:00:00Z'), 'stale'],
+    ['a millisecond before 2000', Date.parse('1999-12-31T23:59:59.999Z'), 'out_of_range'],
+    ['the Unix epoch', 0, 'out_of_range'],
+    ["JavaScript's smallest date", Date.parse('-271821-04-20T00:00:00.000Z'), 'out_of_range'],
+    ['a millisecond before 2100 (only far ahead)', Date.parse('2099-12-31T23:59:59.999Z'), 'future'],
+    ['2100-01-01', Date.parse('2100-01-01T00:00:00Z'), 'out_of_range'],
+    ["JavaScript's largest date", 8.64e15, 'out_of_range'],
+    ['not a time at all (NaN)', Number.NaN, 'out_of_range'],
+    ['infinity', Number.POSITIVE_INFINITY, 'out_of_range'],
   ];
   for (const [what, at, kind] of table) it(`${what} → ${kind}`, () => assert.equal(judgeEventTime(at, NOW).kind, kind));
 
@@ -25,5 +34,6 @@ describe('event timing (clock skew and staleness)', () => {
   for (const [ms, text] of durations) it(`describes ${ms} ms as "${text}"`, () => assert.equal(describeDuration(ms), text));
 
   it('tells the sender what to fix', () => assert.match(futureEventMessage(125 * MIN), /2 h 5 min ahead of Drason's clock.*15 minutes/));
+  it('says which times are plausible', () => assert.match(outOfRangeEventMessage(), /not a plausible time.*2000-01-01T00:00:00\.000Z to before 2100-01-01T00:00:00\.000Z/));
   it('remembers idempotency keys far longer than the longest window', () => assert.ok(REPLAY_WINDOW_MS >= 4 * STALE_AFTER_MS));
 });

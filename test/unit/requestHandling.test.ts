@@ -2,9 +2,48 @@
  * The API's request handling in isolation, table by table.
  */
 import assert from 'node:assert/strict';
-import { redactedPath } from '../../src/api/problem';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { errorHandler, redactedPath } from '../../src/api/problem';
+import { MAX_INPUT_DEPTH, unsafeInputProblems } from '../../src/api/unsafeInput';
+import { logger } from '../../src/lib/logger';
+
+/** `levels` arrays, one inside the other, around `inner`. */
+const nested = (levels: number, inner: unknown = 1): unknown => {
+  let value = inner;
+  for (let i = 0; i < levels; i += 1) value = [value];
+  return value;
+};
 
 describe('request handling', () => {
+  describe('input refused before validation', () => {
+    const cases: [string, unknown, string, { path: string; message: RegExp }[]][] = [
+      ['plain strings, numbers and nulls', { a: 'x', b: [1, null, true], c: { d: 'é 漢 😀' } }, '', []],
+      ['NUL in a value', { name: 'a\u0000b' }, '', [{ path: 'name', message: /NUL character/ }]],
+      ['NUL deep in a body', { events: [{ detail: { note: ['ok', '\u0000'] } }] }, '', [{ path: 'events.0.detail.note.1', message: /NUL/ }]],
+      ['NUL in a key', { detail: { 'a\u0000': 1 } }, '', [{ path: 'detail.a\ufffd', message: /key that contains a NUL/ }]],
+      ['a lone high surrogate', { detail: { x: 'a\ud800b' } }, '', [{ path: 'detail.x', message: /unpaired UTF-16 surrogate/ }]],
+      ['a lone low surrogate', { detail: { x: '\udc00' } }, '', [{ path: 'detail.x', message: /unpaired/ }]],
+      ['a surrogate pair (an emoji) is fine', { detail: { x: '\ud83d\ude00' } }, '', []],
+      ['a query value, prefixed', { entityId: '\u0000' }, 'query', [{ path: 'query.entityId', message: /NUL/ }]],
+      ['a bare string part', '\u0000', '', [{ path: '(root)', message: /NUL/ }]],
+      [`${MAX_INPUT_DEPTH} levels`, nested(MAX_INPUT_DEPTH - 1, {}), '', []],
+      [`${MAX_INPUT_DEPTH + 1} levels`, nested(MAX_INPUT_DEPTH, {}), '', [{ path: Array(MAX_INPUT_DEPTH).fill('0').join('.'), message: /nested more than 32 levels/ }]],
+      ['5000 levels', { body: nested(5000) }, '', [{ path: ['body', ...Array(MAX_INPUT_DEPTH - 1).fill('0')].join('.'), message: /nested more than/ }]],
+    ];
+    for (const [what, value, prefix, expected] of cases) {
+      it(what, () => {
+        const problems = unsafeInputProblems(value, prefix);
+        assert.deepEqual(problems.map((p) => p.path), expected.map((e) => e.path));
+        problems.forEach((p, i) => assert.match(p.message, expected[i]!.message));
+      });
+    }
+
+    it('names at most 20 problems', () => {
+      assert.equal(unsafeInputProblems(Array(1000).fill('\u0000')).length, 20);
+    });
+  });
+
   describe('paths in logs', () => {
     const cases: [string, string][] = [
       ['/v1/webhooks/smartlead/whk_Zm9vYmFyYmF6', '/v1/webhooks/smartlead/:param'],
@@ -16,5 +55,45 @@ describe('request handling', () => {
       ['/', '/'],
     ];
     for (const [path, logged] of cases) it(`logs ${path} as ${logged}`, () => assert.equal(redactedPath(path), logged));
+  });
+
+  describe('database refusals of client values', () => {
+    let url = '';
+    let close = (): void => undefined;
+    before(async () => {
+      logger.silent = true; // the 500s below are logged as unhandled errors, on purpose
+      const app = express();
+      app.get('/fail/:sqlstate', (req) => {
+        throw Object.assign(new Error('the database said no'), { code: req.params.sqlstate });
+      });
+      app.use(errorHandler);
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      close = () => void server.close();
+    });
+    after(() => {
+      close();
+      logger.silent = false;
+    });
+
+    const cases: [string, string, number][] = [
+      ['22021', 'character not in repertoire', 422],
+      ['22P05', 'untranslatable character (\\u0000 in jsonb)', 422],
+      ['22007', 'invalid datetime format', 422],
+      ['22008', 'datetime field overflow', 422],
+      ['54001', 'statement too complex', 422],
+      ['23505', 'unique violation (a bug, not the client)', 500],
+      ['P0001', 'raised exception', 500],
+    ];
+    for (const [sqlstate, what, status] of cases) {
+      it(`${sqlstate} (${what}) → ${status} problem+json`, async () => {
+        const res = await fetch(`${url}/fail/${sqlstate}`);
+        assert.equal(res.status, status);
+        assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+        const body = (await res.json()) as { status: number };
+        assert.equal(body.status, status);
+      });
+    }
   });
 });

@@ -48,6 +48,12 @@ describe('Smartlead webhook mapping', () => {
     ['a send 2 hours in the future (clamped)', { event_type: 'EMAIL_SENT', event_timestamp: '2026-11-21T14:00:00Z' }, { type: 'EmailSent', counted: true, flags: ['future_clamped'] }],
     ['a bounce 8 days old (stored, not counted)', { event_type: 'EMAIL_BOUNCE', event_timestamp: '2026-11-13T11:00:00Z', bounce_message: '550 5.1.1 x' }, { type: 'HardBounce', counted: false, flags: ['stale'] }],
     ['a send without a timestamp (receive time)', { event_type: 'EMAIL_SENT', event_timestamp: 'yesterday-ish' }, { type: 'EmailSent', counted: true, flags: ['no_timestamp'] }],
+    ["a send at JavaScript's smallest date (clamped)", { event_type: 'EMAIL_SENT', event_timestamp: '-271821-04-20T00:00:00.000Z' }, { type: 'EmailSent', counted: true, flags: ['out_of_range_clamped'] }],
+    ['a bounce at the Unix epoch (clamped)', { event_type: 'EMAIL_BOUNCE', event_timestamp: '1970-01-01T00:00:00Z', bounce_message: '550 5.1.1 x' }, { type: 'HardBounce', counted: true, flags: ['out_of_range_clamped'] }],
+    ['a send in 1999 (clamped)', { event_type: 'EMAIL_SENT', event_timestamp: '1999-12-31T23:59:59Z' }, { type: 'EmailSent', counted: true, flags: ['out_of_range_clamped'] }],
+    ['a send in the year 2100 (clamped)', { event_type: 'EMAIL_SENT', event_timestamp: '2100-01-01T00:00:00Z' }, { type: 'EmailSent', counted: true, flags: ['out_of_range_clamped'] }],
+    ["a send at JavaScript's largest date (clamped)", { event_type: 'EMAIL_SENT', event_timestamp: '+275760-09-13T00:00:00.000Z' }, { type: 'EmailSent', counted: true, flags: ['out_of_range_clamped'] }],
+    ['a send in 2000 (plausible, only old)', { event_type: 'EMAIL_SENT', event_timestamp: '2000-01-01T00:00:00Z' }, { type: 'EmailSent', counted: false, flags: ['stale'] }],
   ];
   for (const [what, overrides, expected] of events) {
     it(`maps ${what}`, () => {
@@ -61,6 +67,7 @@ describe('Smartlead webhook mapping', () => {
     assert.deepEqual([mapped.mailbox, mapped.leadEmail, mapped.campaignId], ['sam@acme-mail.com', 'lead@prospect.com', '42']);
     assert.equal(mapped.occurredAt.toISOString(), '2026-11-21T11:59:00.000Z');
     assert.equal(mapSmartleadWebhook({ ...base, event_type: 'EMAIL_SENT', event_timestamp: '2026-11-21T14:00:00Z' }, NOW).occurredAt.getTime(), NOW.getTime());
+    assert.equal(mapSmartleadWebhook({ ...base, event_type: 'EMAIL_SENT', event_timestamp: '-271821-04-20T00:00:00.000Z' }, NOW).occurredAt.getTime(), NOW.getTime());
   });
 
   const keys: [string, Record<string, unknown>, RegExp][] = [

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { withTenant } from '../../db/tenant';
 import { storeEvents } from '../../db/repositories/events';
 import { MONITORED_EVENT_TYPES } from '../../domain/events';
-import { futureEventMessage, judgeEventTime } from '../../domain/eventTiming';
+import { futureEventMessage, judgeEventTime, outOfRangeEventMessage, type EventTiming } from '../../domain/eventTiming';
 import { ValidationError } from '../../lib/errors';
 import { eventsIngested } from '../../lib/metrics';
 import { dispatchNow } from '../../services/eventDispatch';
@@ -28,6 +28,13 @@ export const NormalizedEvent = z
 const EventBatch = z.object({ events: z.array(NormalizedEvent).min(1).max(1000) }).openapi('EventBatch');
 const EventBatchAccepted = z.object({ accepted: z.number().int(), duplicates: z.number().int() }).openapi('EventBatchAccepted');
 
+/** Why an event's time is refused, if it is: ahead of Drason's clock, or outside any plausible time. */
+function refusalOf(timing: EventTiming): string | undefined {
+  if (timing.kind === 'future') return futureEventMessage(timing.aheadMs);
+  if (timing.kind === 'out_of_range') return outOfRangeEventMessage();
+  return undefined;
+}
+
 export function mountEvents(routes: Routes): void {
   routes.add({
     method: 'post',
@@ -44,8 +51,11 @@ export function mountEvents(routes: Routes): void {
       // history, stored but not counted (docs/decisions/007-webhook-auth-replay-and-clock-skew.md).
       const now = Date.now();
       const timings = body.events.map((e) => judgeEventTime(Date.parse(e.occurredAt), now));
-      const future = timings.flatMap((t, i) => (t.kind === 'future' ? [{ path: `events.${i}.occurredAt`, message: futureEventMessage(t.aheadMs) }] : []));
-      if (future.length > 0) throw new ValidationError(`${future.length} event(s) are timestamped in the future; nothing was stored.`, future);
+      const refused = timings.flatMap((t, i) => {
+        const message = refusalOf(t);
+        return message === undefined ? [] : [{ path: `events.${i}.occurredAt`, message }];
+      });
+      if (refused.length > 0) throw new ValidationError(`${refused.length} event(s) are timestamped in the future or at an implausible time; nothing was stored.`, refused);
       const stored = await withTenant(deps.db, organizationId, (tx) =>
         storeEvents(
           tx,

@@ -6,6 +6,11 @@
  * minute). Every accepted body is stored (without secret_key or email content) before the answer; sends and
  * bounces are then signalled to the mailbox's workflow. Unknown event types are stored and acknowledged, never
  * refused. Replays within REPLAY_WINDOW_MS are acknowledged as duplicates and change nothing.
+ *
+ * Garbage is refused with 422, like on every route (src/api/route.ts): strings holding NUL or unpaired surrogates,
+ * nesting deeper than MAX_INPUT_DEPTH. Smartlead retries a failed delivery for
+ * hours; a 4xx tells it to stop, which is what a body Drason can never store deserves. Bad timestamps are not
+ * garbage: they are replaced by the receive time and flagged (src/ingestion/smartleadWebhook.ts).
  */
 import { z } from 'zod';
 import { appendAudit } from '../../db/repositories/audit';

@@ -1,0 +1,101 @@
+/**
+ * The HTTP contract's conventions (shared/spec/API.md) through the real API in process.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { withTenant } from '../../src/db/tenant';
+import { startTestApi, type Json, type Reply, type TestApi, type TestOrganization } from '../support/api';
+
+describe('API contract', function () {
+  this.timeout(120_000);
+  let api: TestApi;
+  let org: TestOrganization;
+  let ingestKey = '';
+  let webhookPath = '';
+
+  before(async () => {
+    api = await startTestApi();
+    org = await api.createOrganization('Contract Co');
+    ingestKey = (await api.createKey(org.adminKey, 'ingest')).key;
+    const hook = await withTenant(api.database.db, org.id, (tx) => api.integrations.createWebhookToken(tx, org.id));
+    webhookPath = `/v1/webhooks/smartlead/${hook.token}`;
+  });
+  after(async () => {
+    await api?.stop();
+  });
+
+  const event = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+    id: `evt-${crypto.randomUUID()}`,
+    type: 'HardBounce',
+    occurredAt: new Date().toISOString(),
+    mailbox: 'sam@contract-mail.com',
+    ...overrides,
+  });
+  const smartlead = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+    event_type: 'EMAIL_BOUNCE',
+    stats_id: crypto.randomUUID(),
+    from_email: 'sam@contract-mail.com',
+    to_email: 'lead@prospect.com',
+    campaign_id: 42,
+    event_timestamp: new Date().toISOString(),
+    bounce_message: { text: '550 5.1.1 User unknown' },
+    ...overrides,
+  });
+  /** A Smartlead body with `levels` arrays nested in its field `extra` (written by hand: JSON.stringify overflows). */
+  const deepSmartlead = (levels: number): string => `${JSON.stringify(smartlead()).slice(0, -1)},"extra":${'['.repeat(levels)}1${']'.repeat(levels)}}`;
+
+  const assertProblem = (reply: Reply, status: number, paths?: string[]): void => {
+    assert.equal(reply.status, status, reply.text);
+    assert.match(reply.headers.get('content-type') ?? '', /application\/problem\+json/);
+    assert.equal(reply.json.status, status);
+    if (paths !== undefined) assert.deepEqual(reply.json.errors.map((e: Json) => e.path), paths);
+  };
+
+  describe('values Postgres cannot store are refused with 422, never a 500', () => {
+    const cases: [string, () => Promise<Reply>, string[]][] = [
+      ['NUL in an event id', () => api.call('POST', '/v1/events', { token: ingestKey, body: { events: [event({ id: 'a\u0000b' })] } }), ['events.0.id']],
+      ['NUL in an event campaignId', () => api.call('POST', '/v1/events', { token: ingestKey, body: { events: [event({ campaignId: '4\u00002' })] } }), ['events.0.campaignId']],
+      ['NUL in an event detail', () => api.call('POST', '/v1/events', { token: ingestKey, body: { events: [event({ detail: { note: 'x\u0000' } })] } }), ['events.0.detail.note']],
+      ['NUL in a detail key', () => api.call('POST', '/v1/events', { token: ingestKey, body: { events: [event({ detail: { 'k\u0000': 1 } })] } }), ['events.0.detail.k\ufffd']],
+      ['a lone surrogate in an event detail', () => api.call('POST', '/v1/events', { token: ingestKey, body: { events: [event({ detail: { note: 'x\ud800y' } })] } }), ['events.0.detail.note']],
+      ['NUL in an API key name', () => api.call('POST', '/v1/api-keys', { token: org.adminKey, body: { name: 'a\u0000b', role: 'viewer' } }), ['name']],
+      ['NUL in an organization name', () => api.call('POST', '/v1/organizations', { token: api.platformToken, body: { name: 'a\u0000b' } }), ['name']],
+      ['NUL in an audit entityId', () => api.call('GET', '/v1/audit?entityId=%00', { token: org.adminKey }), ['query.entityId']],
+      ['NUL in a Smartlead from_email', () => api.call('POST', webhookPath, { body: smartlead({ from_email: 'sam@contract-mail.com\u0000' }) }), ['from_email']],
+      ['NUL in a Smartlead to_email', () => api.call('POST', webhookPath, { body: smartlead({ to_email: '\u0000lead@prospect.com' }) }), ['to_email']],
+      ['NUL in a Smartlead event_type', () => api.call('POST', webhookPath, { body: smartlead({ event_type: 'EMAIL_\u0000BOUNCE' }) }), ['event_type']],
+      ['NUL in a Smartlead bounce_message', () => api.call('POST', webhookPath, { body: smartlead({ bounce_message: { text: '550 5.1.1 \u0000' } }) }), ['bounce_message.text']],
+      ['a Smartlead body nested 5000 levels deep', () => api.call('POST', webhookPath, { rawBody: deepSmartlead(5000) }), [`extra${'.0'.repeat(31)}`]],
+    ];
+    for (const [what, send, paths] of cases) it(what, async () => assertProblem(await send(), 422, paths));
+
+    it('stores none of them', async () => {
+      const stored = await withTenant(api.database.db, org.id, (tx) => tx('events').count<{ n: string }[]>('* as n'));
+      assert.equal(Number(stored[0]!.n), 0);
+    });
+  });
+
+  describe('implausible times', () => {
+    const times = ['1999-12-31T23:59:59Z', '1970-01-01T00:00:00Z', '0001-01-01T00:00:00Z', '2100-01-01T00:00:00Z', '9999-12-31T23:59:59Z'];
+    for (const occurredAt of times) {
+      it(`refuses an event at ${occurredAt} with 422 naming it`, async () => {
+        const reply = await api.call('POST', '/v1/events', { token: ingestKey, body: { events: [event(), event({ occurredAt })] } });
+        assertProblem(reply, 422, ['events.1.occurredAt']);
+        assert.match(reply.json.errors[0].message, /not a plausible time|ahead of Drason's clock/);
+      });
+    }
+
+    it("keeps a Smartlead webhook at JavaScript's smallest date at the receive time, flagged", async () => {
+      const before = Date.now();
+      const body = smartlead({ event_timestamp: '-271821-04-20T00:00:00.000Z' });
+      const reply = await api.call('POST', webhookPath, { body });
+      assert.equal(reply.status, 202, reply.text);
+      assert.deepEqual(reply.json.flags, ['out_of_range_clamped']);
+      const row = await withTenant(api.database.db, org.id, (tx) =>
+        tx('events').where({ source: 'smartlead' }).whereRaw("detail->>'stats_id' = ?", [body.stats_id as string]).first('occurred_at', 'flags'),
+      );
+      assert.deepEqual(row.flags, ['out_of_range_clamped']);
+      assert.ok(row.occurred_at.getTime() >= before - 1000 && row.occurred_at.getTime() <= Date.now() + 1000, `stored at ${row.occurred_at.toISOString()}`);
+    });
+  });
+});
