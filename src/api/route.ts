@@ -5,7 +5,7 @@
 import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z, type ZodType } from 'zod';
-import { ValidationError } from '../lib/errors';
+import { UnsupportedMediaTypeError, ValidationError } from '../lib/errors';
 import { authenticate, KeyUsage, type Access } from './auth';
 import { zodProblems } from './problem';
 import type { ApiDeps } from './deps';
@@ -55,6 +55,18 @@ function refuseUnsafe(part: unknown, where: string): void {
   if (problems.length > 0) throw new ValidationError(`The request ${where} has values that cannot be accepted.`, problems);
 }
 
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/** A body in another format than JSON is refused as such (415), rather than parsed as nothing and found invalid. */
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  // req.is: null without a body, false when the body's type is not one of these.
+  if (req.is(JSON_TYPES) === false) {
+    next(new UnsupportedMediaTypeError('This endpoint takes a JSON body: send it with Content-Type: application/json.'));
+    return;
+  }
+  next();
+};
+
 const openApiPath = (path: string): string => path.replace(/:([A-Za-z]+)/g, '{$1}');
 
 const DEFAULT_BODY_LIMIT = '100kb';
@@ -79,7 +91,8 @@ export class Routes {
   private jsonParser(limit: string): RequestHandler {
     let parser = this.jsonParsers.get(limit);
     if (parser === undefined) {
-      parser = express.json({ limit, type: ['application/json', 'application/*+json'] });
+      // Not strict: null, 42 or "text" are valid JSON (a 422 from the schema), not malformed JSON (400).
+      parser = express.json({ limit, type: JSON_TYPES, strict: false });
       this.jsonParsers.set(limit, parser);
     }
     return parser;
@@ -112,7 +125,7 @@ export class Routes {
       responses,
     });
     this.definitions.push({ method: def.method, path: def.path, access: def.access });
-    const parse = def.body === undefined ? [] : [this.jsonParser(def.bodyLimit ?? DEFAULT_BODY_LIMIT)];
+    const parse = def.body === undefined ? [] : [requireJsonBody, this.jsonParser(def.bodyLimit ?? DEFAULT_BODY_LIMIT)];
     this.router[def.method](def.path, authenticate(this.deps, def.access, this.usage), this.rateLimit, ...parse, async (req, res) => {
       if (def.params !== undefined) refuseUnsafe(req.params, 'path');
       if (def.query !== undefined) refuseUnsafe(req.query, 'query');

@@ -65,6 +65,12 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(message: string) {
+    super('unsupported_media_type', message, 415);
+  }
+}
+
 export class DependencyUnavailableError extends AppError {
   constructor(dependency: string, cause?: unknown) {
     super('dependency_unavailable', `${dependency} is not reachable right now; retry shortly.`, 503, { cause });

@@ -98,4 +98,40 @@ describe('API contract', function () {
       assert.ok(row.occurred_at.getTime() >= before - 1000 && row.occurred_at.getTime() <= Date.now() + 1000, `stored at ${row.occurred_at.toISOString()}`);
     });
   });
+
+  describe('bodies', () => {
+    for (const raw of ['null', '42', '"text"', 'true', '[]']) {
+      it(`answers the valid JSON body ${raw} with 422, not 400`, async () => {
+        assertProblem(await api.call('POST', '/v1/api-keys', { token: org.adminKey, rawBody: raw }), 422);
+        assertProblem(await api.call('POST', webhookPath, { rawBody: raw }), 422);
+      });
+    }
+
+    it('still answers malformed JSON with 400', async () => {
+      assertProblem(await api.call('POST', '/v1/api-keys', { token: org.adminKey, rawBody: '{"name": ' }), 400);
+    });
+
+    it('answers a missing body with 422', async () => {
+      assertProblem(await api.call('POST', '/v1/api-keys', { token: org.adminKey, headers: { 'content-type': 'application/json' } }), 422);
+    });
+
+    it('answers a body that is not JSON-typed with 415', async () => {
+      const json = JSON.stringify({ name: 'plain', role: 'viewer' });
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+        const reply = await api.call('POST', '/v1/api-keys', { token: org.adminKey, rawBody: json, headers: { 'content-type': type } });
+        assertProblem(reply, 415);
+        assert.match(reply.json.detail, /Content-Type: application\/json/);
+      }
+      // A body with no Content-Type at all.
+      const res = await fetch(`${api.url}/v1/api-keys`, { method: 'POST', headers: { authorization: `Bearer ${org.adminKey}` }, body: new TextEncoder().encode(json) });
+      assert.equal(res.status, 415);
+      const keys = await api.call('GET', '/v1/api-keys?limit=500', { token: org.adminKey });
+      assert.ok(!keys.json.items.some((k: Json) => k.name === 'plain'), 'nothing was created');
+    });
+
+    it('takes JSON under a +json media type', async () => {
+      const reply = await api.call('POST', '/v1/api-keys', { token: org.adminKey, body: { name: 'merge', role: 'viewer' }, headers: { 'content-type': 'application/vnd.api+json' } });
+      assert.equal(reply.status, 201, reply.text);
+    });
+  });
 });

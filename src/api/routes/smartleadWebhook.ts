@@ -8,7 +8,7 @@
  * refused. Replays within REPLAY_WINDOW_MS are acknowledged as duplicates and change nothing.
  *
  * Garbage is refused with 422, like on every route (src/api/route.ts): strings holding NUL or unpaired surrogates,
- * nesting deeper than MAX_INPUT_DEPTH. Smartlead retries a failed delivery for
+ * nesting deeper than MAX_INPUT_DEPTH, a body that is not a JSON object. Smartlead retries a failed delivery for
  * hours; a 4xx tells it to stop, which is what a body Drason can never store deserves. Bad timestamps are not
  * garbage: they are replaced by the receive time and flagged (src/ingestion/smartleadWebhook.ts).
  */
