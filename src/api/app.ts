@@ -24,6 +24,11 @@ import { mountSmartleadWebhook } from './routes/smartleadWebhook';
 
 const log = componentLogger('http');
 
+/** A client's x-request-id is echoed when it is printable ASCII of at most 200 characters; otherwise one is made. */
+export function acceptableRequestId(given: string | undefined): given is string {
+  return given !== undefined && /^[\x20-\x7e]{1,200}$/.test(given) && given.trim() !== '';
+}
+
 export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   const app = express();
   app.disable('x-powered-by');
@@ -32,7 +37,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
 
   app.use((req, res, next) => {
     const given = req.header('x-request-id');
-    const id = given !== undefined && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID();
+    const id = acceptableRequestId(given) ? given : crypto.randomUUID();
     res.setHeader('x-request-id', id);
     const started = process.hrtime.bigint();
     res.on('finish', () => {

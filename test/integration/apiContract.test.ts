@@ -134,4 +134,26 @@ describe('API contract', function () {
       assert.equal(reply.status, 201, reply.text);
     });
   });
+
+  describe('x-request-id', () => {
+    const cases: [string, string, boolean][] = [
+      ['a UUID', crypto.randomUUID(), true],
+      ['printable ASCII with slashes, spaces and signs', 'trace/1 span=2+x;"q"', true],
+      ['200 characters', 'r'.repeat(200), true],
+      ['201 characters', 'r'.repeat(201), false],
+      ['a tab', 'a\tb', false],
+    ];
+    for (const [what, given, echoed] of cases) {
+      it(`${echoed ? 'echoes' : 'replaces'} ${what}`, async () => {
+        const reply = await api.call('GET', '/healthz', { headers: { 'x-request-id': given } });
+        const id = reply.headers.get('x-request-id') ?? '';
+        if (echoed) assert.equal(id, given);
+        else assert.match(id, /^[0-9a-f-]{36}$/);
+      });
+    }
+
+    it('makes one when none is given', async () => {
+      assert.match((await api.call('GET', '/healthz')).headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    });
+  });
 });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { acceptableRequestId } from '../../src/api/app';
 import { errorHandler, redactedPath } from '../../src/api/problem';
 import { MAX_INPUT_DEPTH, unsafeInputProblems } from '../../src/api/unsafeInput';
 import { logger } from '../../src/lib/logger';
@@ -42,6 +43,22 @@ describe('request handling', () => {
     it('names at most 20 problems', () => {
       assert.equal(unsafeInputProblems(Array(1000).fill('\u0000')).length, 20);
     });
+  });
+
+  describe('x-request-id', () => {
+    const cases: [string, string | undefined, boolean][] = [
+      ['absent', undefined, false],
+      ['a UUID', '0b6f8f0e-3c2a-4f1e-9d7a-3f2b1c0d9e8a', true],
+      ['printable ASCII with punctuation and spaces', 'req/42 +retry=1;trace:"abc"', true],
+      ['200 characters', 'r'.repeat(200), true],
+      ['201 characters', 'r'.repeat(201), false],
+      ['empty', '', false],
+      ['only spaces', '   ', false],
+      ['a tab', 'a\tb', false],
+      ['a newline', 'a\nb', false],
+      ['non-ASCII', 'réq', false],
+    ];
+    for (const [what, given, echoed] of cases) it(`${what} → ${echoed ? 'echoed' : 'replaced'}`, () => assert.equal(acceptableRequestId(given), echoed));
   });
 
   describe('paths in logs', () => {
