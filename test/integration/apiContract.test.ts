@@ -156,4 +156,37 @@ describe('API contract', function () {
       assert.match((await api.call('GET', '/healthz')).headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
     });
   });
+
+  describe('API key pages', () => {
+    it('skips no key when several were created in the same millisecond', async () => {
+      const other = await api.createOrganization('Same Millisecond');
+      const ids = Array.from({ length: 5 }, () => crypto.randomUUID());
+      await withTenant(api.database.db, other.id, (tx) =>
+        tx('api_keys').insert(
+          ids.map((id, i) => ({
+            organization_id: other.id,
+            id,
+            name: `same ms ${i}`,
+            role: 'viewer',
+            prefix: 'drk_same',
+            key_hash: crypto.randomBytes(32).toString('hex'),
+            created_at: `2025-06-01T12:00:00.000${i + 1}00Z`,
+          })),
+        ),
+      );
+      const all = (await api.call('GET', '/v1/api-keys?limit=500', { token: other.adminKey })).json.items.map((k: Json) => k.id);
+      assert.equal(all.length, 6);
+      for (const limit of [1, 2, 3]) {
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: Reply = await api.call('GET', `/v1/api-keys?limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}`, { token: other.adminKey });
+          assert.equal(page.status, 200, page.text);
+          seen.push(...page.json.items.map((k: Json) => k.id as string));
+          cursor = page.json.nextCursor;
+        } while (cursor !== null && seen.length <= all.length);
+        assert.deepEqual(seen, all, `pages of ${limit}`);
+      }
+    });
+  });
 });

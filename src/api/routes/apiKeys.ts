@@ -37,7 +37,7 @@ const CreatedApiKey = z
 const ApiKeyPage = z.object({ items: z.array(ApiKeySchema), nextCursor: z.string().nullable() }).openapi('ApiKeyPage');
 const ListQuery = z.object({ limit: limitSchema, cursor: z.string().max(200).optional() });
 const KeyParams = z.object({ id: z.string().max(100) });
-const Cursor = z.object({ createdAt: z.string(), id: z.uuid() });
+const Cursor = z.object({ createdAt: z.iso.datetime(), id: z.uuid() });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -81,10 +81,11 @@ export function mountApiKeys(routes: Routes): void {
     handler: async ({ query, res, deps }) => {
       const { organizationId } = authOf(res);
       const before = decodeCursor(query.cursor, Cursor);
-      const items = await withTenant(deps.db, organizationId, (tx) =>
+      const rows = await withTenant(deps.db, organizationId, (tx) =>
         listApiKeys(tx, { limit: query.limit + 1, ...(before === undefined ? {} : { before }) }),
       );
-      res.json(pageOf(items, query.limit, (last) => ({ createdAt: last.createdAt, id: last.id })));
+      const page = pageOf(rows, query.limit, (last) => ({ ...last.position }));
+      res.json({ items: page.items.map((row) => row.key), nextCursor: page.nextCursor });
     },
   });
 

@@ -82,14 +82,25 @@ const toApiKeyRecord = (r: ApiKeyRow): ApiKeyRecord => ({
   revokedAt: r.revoked_at?.toISOString() ?? null,
 });
 
-/** The current organization's keys (never their hashes), newest first; `before` pages by (created_at, id). */
-export async function listApiKeys(tx: Tx, options: { limit: number; before?: { createdAt: string; id: string } }): Promise<ApiKeyRecord[]> {
-  const q = tx<ApiKeyRow>('api_keys')
+/**
+ * Where a key sits in the list: created_at exactly (to the microsecond Postgres keeps, which a JavaScript Date
+ * would round to the millisecond and so skip keys created in the same millisecond) and id.
+ */
+export interface ApiKeyPosition {
+  createdAt: string;
+  id: string;
+}
+
+/** The current organization's keys (never their hashes), newest first, each with its position; `before` pages by it. */
+export async function listApiKeys(tx: Tx, options: { limit: number; before?: ApiKeyPosition }): Promise<{ key: ApiKeyRecord; position: ApiKeyPosition }[]> {
+  const q = tx('api_keys')
     .select('id', 'name', 'role', 'prefix', 'created_at', 'last_used_at', 'revoked_at')
+    .select(tx.raw(`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position`))
     .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
     .limit(options.limit);
   if (options.before !== undefined) q.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [options.before.createdAt, options.before.id]);
-  return (await q).map(toApiKeyRecord);
+  const rows = (await q) as (ApiKeyRow & { position: string })[];
+  return rows.map((row) => ({ key: toApiKeyRecord(row), position: { createdAt: row.position, id: row.id } }));
 }
 
 export async function getApiKey(tx: Tx, id: string): Promise<ApiKeyRecord | undefined> {
