@@ -1,8 +1,12 @@
 /**
- * The HTTP contract's conventions (shared/spec/API.md) through the real API in process.
+ * The HTTP contract's conventions (shared/spec/API.md) through the real API in process: a client error is never a
+ * 5xx, however malformed the request (strings Postgres cannot store, deep nesting, implausible times, bodies that
+ * are not JSON objects); x-request-id is echoed; lists page without skipping rows; audit lookups are
+ * case-insensitive for mailboxes and domains.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { appendAudit } from '../../src/db/repositories/audit';
 import { withTenant } from '../../src/db/tenant';
 import { startTestApi, type Json, type Reply, type TestApi, type TestOrganization } from '../support/api';
 
@@ -188,5 +192,31 @@ describe('API contract', function () {
         assert.deepEqual(seen, all, `pages of ${limit}`);
       }
     });
+  });
+
+  describe('audit lookups', () => {
+    before(async () => {
+      await withTenant(api.database.db, org.id, async (tx) => {
+        for (const [entityType, entityId] of [
+          ['mailbox', 'sam@acme-audit.com'],
+          ['domain', 'acme-audit.com'],
+        ] as const) {
+          await appendAudit(tx, { organizationId: org.id, entityType, entityId, action: 'seeded', actor: 'test', message: 'Seeded.', engineVersion: 'test' });
+        }
+      });
+    });
+
+    const cases: [string, string, string][] = [
+      ['a mailbox in upper case, without entityType', 'entityId=SAM@ACME-AUDIT.COM', 'mailbox'],
+      ['a mailbox in mixed case, with entityType', 'entityType=mailbox&entityId=Sam@Acme-Audit.com', 'mailbox'],
+      ['a domain in upper case, without entityType', 'entityId=ACME-AUDIT.COM', 'domain'],
+    ];
+    for (const [what, query, entityType] of cases) {
+      it(`finds ${what}`, async () => {
+        const reply = await api.call('GET', `/v1/audit?${query}`, { token: org.adminKey });
+        assert.equal(reply.status, 200, reply.text);
+        assert.deepEqual(reply.json.items.map((i: Json) => i.entityType), [entityType]);
+      });
+    }
   });
 });

@@ -1,11 +1,14 @@
 /**
- * The API's request handling in isolation, table by table.
+ * The API's request handling in isolation: what input is refused before validation, which request ids are echoed,
+ * what a log may say about a path, how audit entity ids are normalized, and which database refusals are the
+ * client's error.
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { acceptableRequestId } from '../../src/api/app';
 import { errorHandler, redactedPath } from '../../src/api/problem';
+import { auditEntityId } from '../../src/api/routes/audit';
 import { MAX_INPUT_DEPTH, unsafeInputProblems } from '../../src/api/unsafeInput';
 import { logger } from '../../src/lib/logger';
 
@@ -72,6 +75,20 @@ describe('request handling', () => {
       ['/', '/'],
     ];
     for (const [path, logged] of cases) it(`logs ${path} as ${logged}`, () => assert.equal(redactedPath(path), logged));
+  });
+
+  describe('audit entity ids', () => {
+    const cases: [string | undefined, string, string][] = [
+      ['mailbox', 'Sam@Acme.COM', 'sam@acme.com'],
+      ['domain', 'ACME-Mail.com', 'acme-mail.com'],
+      [undefined, 'SAM@ACME.COM', 'sam@acme.com'],
+      [undefined, 'Acme-Mail.COM', 'acme-mail.com'],
+      [undefined, '0B6F8F0E-3C2A-4F1E-9D7A-3F2B1C0D9E8A', '0B6F8F0E-3C2A-4F1E-9D7A-3F2B1C0D9E8A'],
+      [undefined, 'Smartlead', 'Smartlead'],
+      ['campaign', 'Campaign.One', 'Campaign.One'],
+      ['api_key', 'Key@Thing', 'Key@Thing'],
+    ];
+    for (const [type, given, stored] of cases) it(`${type ?? '(no type)'} ${given} → ${stored}`, () => assert.equal(auditEntityId(type, given), stored));
   });
 
   describe('database refusals of client values', () => {

@@ -39,6 +39,20 @@ export const AuditEntrySchema = z
   })
   .openapi('AuditEntry');
 
+const EMAIL_LIKE = /^[^\s@]+@[^\s@]+$/;
+const DOMAIN_LIKE = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
+
+/**
+ * The entity id as the audit log stores it. Mailboxes (email addresses) and domains are case-insensitive and stored
+ * lower-case, so their ids are lowered: when the type says so, or, without a type, when the id looks like an email
+ * address or a domain name. Other ids (API key ids, campaign ids, `smartlead`) are kept as given.
+ */
+export function auditEntityId(entityType: string | undefined, entityId: string): string {
+  if (entityType === 'mailbox' || entityType === 'domain') return entityId.toLowerCase();
+  if (entityType === undefined && (EMAIL_LIKE.test(entityId) || DOMAIN_LIKE.test(entityId))) return entityId.toLowerCase();
+  return entityId;
+}
+
 const AuditPage = z.object({ items: z.array(AuditEntrySchema), nextCursor: z.string().nullable() }).openapi('AuditPage');
 
 export function mountAudit(routes: Routes): void {
@@ -52,8 +66,7 @@ export function mountAudit(routes: Routes): void {
     responses: { 200: { description: 'A page of audit entries', schema: AuditPage } },
     handler: async ({ query, res, deps }) => {
       const { organizationId } = authOf(res);
-      // entityId for mailboxes is the (case-insensitive) email address.
-      const entityId = query.entityType === 'mailbox' || query.entityType === 'domain' ? query.entityId?.toLowerCase() : query.entityId;
+      const entityId = query.entityId === undefined ? undefined : auditEntityId(query.entityType, query.entityId);
       const cursor = decodeCursor(query.cursor, z.object({ beforeId: z.number().int() }));
       const items = await withTenant(deps.db, organizationId, (tx) =>
         listAudit(tx, {
