@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import pg from 'pg';
 import { withTenant } from '../../src/db/tenant';
 import { startTestApi, type Reply, type TestApi, type TestOrganization } from '../support/api';
 import { rowsPerTable, seedEveryTenantTable, tenantTables, type SeededRows } from '../support/tenantTables';
@@ -91,7 +92,7 @@ const ID_ENDPOINTS: IdEndpoint[] = [
 ];
 
 /** Lists (and single-object reads) that must never show another organization's rows. */
-const LISTS = ['/v1/api-keys', '/v1/audit', '/v1/audit?entityType=api_key', '/v1/audit?entityType=integration', '/v1/settings', '/v1/integrations/smartlead'];
+const LISTS = ['/v1/api-keys', '/v1/audit', '/v1/audit?entityType=api_key', '/v1/audit?entityType=integration', '/v1/settings', '/v1/integrations/smartlead', '/v1/overview'];
 
 /** The reply with the probed id replaced, so "another's id" and "a missing id" can be compared exactly. */
 const normalized = (reply: Reply, id: string): unknown => ({
@@ -147,6 +148,53 @@ describe('tenant isolation', function () {
         }
       });
     }
+  });
+
+  describe("counts never include another organization's rows", () => {
+    /** Leads per status of one organization, counted as the superuser (past row-level security). */
+    const leadCounts = async (organizationId: string): Promise<Record<string, number>> => {
+      const client = new pg.Client({ connectionString: api.database.superuserUrl });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ status: string; n: string }>('select status, count(*) as n from leads where organization_id = $1 group by status', [organizationId]);
+        const counts: Record<string, number> = { held: 0, active: 0, paused: 0, completed: 0 };
+        for (const r of rows) counts[r.status] = Number(r.n);
+        return counts;
+      } finally {
+        await client.end();
+      }
+    };
+
+    it('GET /v1/overview: lead counts, paused entities and attention are one organization’s own', async () => {
+      const before = await api.call('GET', '/v1/overview', { token: a.adminKey });
+      assert.equal(before.status, 200, before.text);
+      // Beta gets loud: paused mailbox, domain and campaign, leads in every status, an unrouted lead, a deleted campaign.
+      await withTenant(api.database.db, b.id, async (tx) => {
+        await tx('mailboxes').where({ id: b.seed.mailboxId }).update({ state: 'paused', pause_reason: 'beta bounces' });
+        await tx('domains').where({ id: b.seed.domainId }).update({ state: 'paused', pause_reason: 'beta domain' });
+        await tx('campaigns').where({ campaign_id: b.seed.campaignId }).update({ state: 'paused', pause_reason: 'beta campaign' });
+        await tx('campaigns').insert({ organization_id: b.id, campaign_id: 'beta-gone', name: 'Beta Gone', status: 'ACTIVE', deleted_externally_at: new Date() });
+        await tx('leads').insert(
+          (['held', 'held', 'active', 'paused', 'completed'] as const).map((status, i) => ({
+            organization_id: b.id,
+            email: `loud-${i}@beta.com`,
+            persona: 'cto',
+            lead_score: 50,
+            status,
+            ...(status === 'held' ? {} : { assigned_campaign_id: b.seed.campaignId }),
+          })),
+        );
+      });
+      const theirs = await api.call('GET', '/v1/overview', { token: b.adminKey });
+      assert.deepEqual(theirs.json.pausedMailboxes.map((m: { email: string }) => m.email), [b.seed.mailboxEmail], 'Beta sees its own paused mailbox');
+      assert.ok(theirs.json.unrouted >= 2);
+
+      const mine = await api.call('GET', '/v1/overview', { token: a.adminKey });
+      assert.deepEqual(mine.json, before.json, "Beta's changes moved Acme's overview");
+      assert.deepEqual(mine.json.leads, await leadCounts(a.id));
+      assert.deepEqual([mine.json.pausedMailboxes, mine.json.pausedDomains, mine.json.pausedCampaigns, mine.json.unrouted], [[], [], [], 0]);
+      for (const theirId of [b.seed.mailboxEmail, 'beta-mail.com', b.seed.campaignId, 'Beta']) assert.ok(!mine.text.includes(theirId), `Acme's overview shows Beta's ${theirId}`);
+    });
   });
 
   describe('in the database, as the application role', () => {
