@@ -8,8 +8,14 @@ import { processesMatching, runEntryPoint } from '../support/processes';
 
 describe('npm run demo (end to end)', function () {
   this.timeout(180_000);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drason-demo-'));
-  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  // Made in before(), not when the file loads: a run that skips this suite (--grep) leaves no folder behind.
+  let dataDir = '';
+  before(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drason-demo-'));
+  });
+  after(() => {
+    if (dataDir !== '') fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('syncs the simulated Smartlead account, streams its webhooks through Drason, and narrates what was recorded', async () => {
     const demo = runEntryPoint('src/workers/demo.ts', {

@@ -14,7 +14,8 @@ type Json = any;
 
 describe('npm start (end to end)', function () {
   this.timeout(240_000);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drason-e2e-'));
+  // Made in before(), not when the file loads: a run that skips this suite (--grep) leaves no folder behind.
+  let dataDir = '';
   let env: NodeJS.ProcessEnv;
   let app: Running | undefined;
   let api = '';
@@ -22,6 +23,7 @@ describe('npm start (end to end)', function () {
   let key = '';
 
   before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drason-e2e-'));
     env = {
       DRASON_DATA_DIR: dataDir,
       PORT: String(await freePort()),
@@ -40,7 +42,7 @@ describe('npm start (end to end)', function () {
       app.child.kill('SIGINT');
       await app.exited;
     }
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== '') fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   async function start(): Promise<void> {

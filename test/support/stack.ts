@@ -42,24 +42,30 @@ export interface TestDatabase {
   ownerDb: Db;
   /** The superuser (bypasses row-level security): for tests that must look past it, never for the application. */
   superuserUrl: string;
+  /** Closes the pools, ends every other connection to the database, and drops it. */
   drop(): Promise<void>;
 }
 
 let counter = 0;
+
+async function asSuperuser<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
 
 /** A new, fully migrated database for one suite. */
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const { handle, port } = await testPostgres();
   counter += 1;
   const name = `drason_test_${process.pid}_${counter}`;
-  const admin = new pg.Client({ connectionString: handle.superuserUrl });
-  await admin.connect();
-  await admin.query(`create database ${name} owner ${OWNER_ROLE}`);
-  await admin.end();
-  const superOnDb = new pg.Client({ connectionString: handle.superuserUrl.replace(/\/postgres$/, `/${name}`) });
-  await superOnDb.connect();
-  await superOnDb.query('create extension if not exists citext');
-  await superOnDb.end();
+  const superuserUrl = handle.superuserUrl.replace(/\/postgres$/, `/${name}`);
+  await asSuperuser(handle.superuserUrl, (admin) => admin.query(`create database ${name} owner ${OWNER_ROLE}`));
+  await asSuperuser(superuserUrl, (client) => client.query('create extension if not exists citext'));
   const ownerUrl = `postgres://${OWNER_ROLE}:${PASSWORDS.ownerPassword}@127.0.0.1:${port}/${name}`;
   const appUrl = `postgres://${APP_ROLE}:${PASSWORDS.appPassword}@127.0.0.1:${port}/${name}`;
   if (options.migrate !== false) await migrateLatest({ ownerUrl, appRole: APP_ROLE });
@@ -71,10 +77,15 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
     appUrl,
     db,
     ownerDb,
-    superuserUrl: handle.superuserUrl.replace(/\/postgres$/, `/${name}`),
+    superuserUrl,
     drop: async () => {
       await db.destroy();
       await ownerDb.destroy();
+      // Anything else still connected (a worker's pool, a test's own client) would keep the database alive.
+      await asSuperuser(handle.superuserUrl, async (admin) => {
+        await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
+        await admin.query(`drop database if exists ${name} with (force)`);
+      });
     },
   };
 }
