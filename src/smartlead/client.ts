@@ -74,6 +74,7 @@ import {
   type SmartleadLeadUploadSettings,
   ackSchema,
   addLeadsResponseSchema,
+  emptyAddLeadsResult,
   campaignListSchema,
   campaignSchema,
   campaignStatusResponseSchema,
@@ -227,9 +228,10 @@ function zodIssues(error: z.ZodError): string[] {
     .map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);
 }
 
-function chunk<T>(items: readonly T[], size: number): T[][] {
+/** Leads split the way `addLeadsToCampaign` sends them: one request per chunk of at most 100. */
+export function leadUploadChunks<T>(leads: readonly T[]): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  for (let i = 0; i < leads.length; i += SMARTLEAD_MAX_LEADS_PER_REQUEST) out.push(leads.slice(i, i + SMARTLEAD_MAX_LEADS_PER_REQUEST));
   return out;
 }
 
@@ -456,21 +458,11 @@ export class SmartleadClient {
     }
     const settings: SmartleadLeadUploadSettings = { ...SAFE_LEAD_UPLOAD_SETTINGS, ...pickSettings(options.settings) };
     const result: AddLeadsResult = {
-      campaignId: String(campaignId),
+      ...emptyAddLeadsResult(String(campaignId)),
       requested: unique.size,
       droppedLocalDuplicates: leads.length - unique.size,
-      added: 0,
-      alreadyInCampaign: 0,
-      duplicates: 0,
-      invalid: 0,
-      invalidEmails: [],
-      blocked: 0,
-      unsubscribed: 0,
-      skipped: 0,
-      leadLimitExhausted: false,
-      requests: 0,
     };
-    for (const part of chunk([...unique.values()], SMARTLEAD_MAX_LEADS_PER_REQUEST)) {
+    for (const part of leadUploadChunks([...unique.values()])) {
       const res = await this.request({
         method: 'POST',
         path,
@@ -494,6 +486,7 @@ export class SmartleadClient {
       result.blocked += res.block_count ?? res.blocked_count ?? 0;
       const unsub = res.unsubscribed_leads;
       result.unsubscribed += Array.isArray(unsub) ? unsub.length : (unsub ?? res.unsubscribed_count ?? 0);
+      if (Array.isArray(unsub)) result.unsubscribedEmails.push(...unsub.map(emailOf).filter((e): e is string => e !== undefined));
       result.skipped += res.skipped_count ?? 0;
       if (res.is_lead_limit_exhausted === true) {
         result.leadLimitExhausted = true;
@@ -779,6 +772,13 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
       },
     );
   });
+}
+
+/** An entry of a lead list in a response: the email itself, or an object carrying it. */
+function emailOf(entry: unknown): string | undefined {
+  if (typeof entry === 'string') return entry;
+  const email = entry !== null && typeof entry === 'object' ? (entry as { email?: unknown }).email : undefined;
+  return typeof email === 'string' ? email : undefined;
 }
 
 function pickSettings(s: Partial<SmartleadLeadUploadSettings> | undefined): Partial<SmartleadLeadUploadSettings> {

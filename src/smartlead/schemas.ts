@@ -248,11 +248,33 @@ export interface AddLeadsResult {
   invalidEmails: string[];
   blocked: number;
   unsubscribed: number;
+  /** The unsubscribed leads' emails, when Smartlead lists them (it may give only a count). */
+  unsubscribedEmails: string[];
   /** Leads Smartlead reports as skipped for any reason (when it gives such a total). */
   skipped: number;
   leadLimitExhausted: boolean;
   /** Number of POSTs made (chunks of at most 100 leads). */
   requests: number;
+}
+
+/** A result with nothing requested and nothing counted yet. */
+export function emptyAddLeadsResult(campaignId: string): AddLeadsResult {
+  return {
+    campaignId,
+    requested: 0,
+    droppedLocalDuplicates: 0,
+    added: 0,
+    alreadyInCampaign: 0,
+    duplicates: 0,
+    invalid: 0,
+    invalidEmails: [],
+    blocked: 0,
+    unsubscribed: 0,
+    unsubscribedEmails: [],
+    skipped: 0,
+    leadLimitExhausted: false,
+    requests: 0,
+  };
 }
 
 export interface SmartleadLeadCampaignLink {

@@ -202,12 +202,20 @@ describe('SmartleadClient (against the simulator)', () => {
       assert.equal(forced.added, 1);
     });
 
-    it('reports blocked and invalid leads', async () => {
-      const r = await clientFor(sim).addLeadsToCampaign('1001', [{ email: 'ceo@competitor.example' }, { email: 'not-an-email' }, { email: 'ok@prospects.example' }]);
+    it('reports blocked, invalid and unsubscribed leads', async () => {
+      sim.state.unsubscribed.add('gone@prospects.example');
+      const r = await clientFor(sim).addLeadsToCampaign('1001', [
+        { email: 'ceo@competitor.example' },
+        { email: 'not-an-email' },
+        { email: 'ok@prospects.example' },
+        { email: 'gone@prospects.example' },
+      ]);
       assert.equal(r.added, 1);
       assert.equal(r.blocked, 1);
       assert.equal(r.invalid, 1);
       assert.deepEqual(r.invalidEmails, ['not-an-email']);
+      assert.equal(r.unsubscribed, 1);
+      assert.deepEqual(r.unsubscribedEmails, ['gone@prospects.example']);
     });
 
     it('finds a lead by email with its campaigns, and returns null for an unknown email', async () => {
