@@ -11,9 +11,11 @@
  * - rate limited (429): retryable, with Temporal's next retry delayed by Smartlead's Retry-After.
  * - unavailable (5xx, timeout, network, circuit open): retryable with the workflow's backoff.
  * - anything else the API refused (400, invalid response): non-retryable, explained.
- * Each activity is idempotent: pausing a paused campaign or re-running a sync changes nothing twice.
+ * Each activity is idempotent: pausing a paused campaign or re-running a sync changes nothing twice, and pushing
+ * leads again (after a timeout, or a lost answer) adds none twice: Smartlead's duplicate protection is always on.
+ * Lead activities return outcomes and write nothing about leads: the lead pipeline records them.
  */
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure, activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import type { Db } from '../db/knex';
 import { withTenant, type Tx } from '../db/tenant';
 import { appendAudit, type NewAuditEntry } from '../db/repositories/audit';
@@ -30,7 +32,9 @@ import {
 } from '../domain/reconciliation';
 import { componentLogger } from '../lib/logger';
 import { smartleadFailures } from '../lib/metrics';
-import { SmartleadClient, type SmartleadClientOptions } from '../smartlead/client';
+import { SmartleadClient, leadUploadChunks, type SmartleadClientOptions } from '../smartlead/client';
+import { isInCampaign, leadPushReason, normalizeLeadEmail, readLeadUpload, type LeadPushStatus } from '../smartlead/leadOutcomes';
+import type { SmartleadLead, SmartleadLeadInput } from '../smartlead/schemas';
 import {
   SmartleadAuthError,
   SmartleadError,
@@ -55,7 +59,58 @@ export interface SyncResult {
   changes: ReconciliationChange['kind'][];
 }
 
-type Subject = { kind: 'campaign'; campaignId: string } | { kind: 'mailbox'; email: string } | { kind: 'account' };
+/** A Drason lead to push into a Smartlead campaign. */
+export interface LeadToPush {
+  leadId: string;
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  companyName?: string;
+  customFields?: Record<string, string | number | boolean | null>;
+}
+
+export interface PushLeadsInput {
+  organizationId: string;
+  campaignId: string;
+  leads: LeadToPush[];
+}
+
+/** What happened to one lead: in the campaign now (mark it active), or not (keep it held, for `reason`). */
+export interface LeadPushOutcome {
+  leadId: string;
+  email: string;
+  status: LeadPushStatus;
+  inCampaign: boolean;
+  reason: string;
+}
+
+export interface PushLeadsResult {
+  campaignId: string;
+  /** One per input lead, in input order (leads sharing an email share its outcome). */
+  outcomes: LeadPushOutcome[];
+  /** Input leads per status. */
+  counts: Partial<Record<LeadPushStatus, number>>;
+}
+
+export interface LeadInCampaignInput {
+  organizationId: string;
+  campaignId: string;
+  email: string;
+}
+
+/** Progress of a push, kept in heartbeat details: a retried attempt skips the uploads already answered. */
+interface PushCheckpoint {
+  uploadsDone: number;
+  statuses: [email: string, status: LeadPushStatus][];
+}
+
+const PLAUSIBLE_EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+type Subject =
+  | { kind: 'campaign'; campaignId: string }
+  | { kind: 'mailbox'; email: string }
+  | { kind: 'lead'; campaignId: string; email: string }
+  | { kind: 'account' };
 
 export function createSmartleadActivities(deps: SmartleadActivityDeps) {
   const tenant = <T>(organizationId: string, work: (tx: Tx) => Promise<T>): Promise<T> => withTenant(deps.db, organizationId, work);
@@ -147,6 +202,10 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
       if (updated > 0) await audit(tx, { organizationId, entityType: 'mailbox', entityId: subject.email, action: 'deleted_externally', trigger: { signals: ['SmartleadNotFoundError'] }, message });
       return message;
     }
+    if (subject.kind === 'lead') {
+      // Nothing to mark: the lead pipeline decides what a lead missing from its campaign means.
+      return `Lead ${subject.email} is not in Smartlead campaign ${subject.campaignId} (found while trying to ${operation}); nothing was changed.`;
+    }
     return `Smartlead answered "not found" while trying to ${operation}.`;
   }
 
@@ -182,6 +241,95 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
       return fail(input.organizationId, `${verb} ${email}`, { kind: 'mailbox', email }, error, fingerprint);
     }
     return { changed: true };
+  }
+
+  /**
+   * Uploads in chunks of Smartlead's per-request maximum, each read lead by lead (see leadOutcomes.ts); leads the
+   * counts cannot tell apart are looked up by email. After each upload, progress goes into the heartbeat, so a
+   * retried attempt resumes after the last answered upload; an upload whose answer was lost is simply sent again
+   * and Smartlead's duplicate protection reports its leads as already in the campaign.
+   */
+  async function pushLeads(input: PushLeadsInput): Promise<PushLeadsResult> {
+    const { organizationId, campaignId } = input;
+    const statuses = new Map<string, LeadPushStatus>();
+    const toSend = new Map<string, SmartleadLeadInput>();
+    for (const lead of input.leads) {
+      const email = lead.email.trim();
+      const key = normalizeLeadEmail(email);
+      if (!PLAUSIBLE_EMAIL.test(email)) statuses.set(key, 'invalid_email');
+      else if (!toSend.has(key)) toSend.set(key, smartleadLeadInput(lead, email));
+    }
+    const uploads = leadUploadChunks([...toSend.values()]);
+    const checkpoint = readCheckpoint(activityInfo().heartbeatDetails, uploads.length);
+    for (const [email, status] of checkpoint?.statuses ?? []) statuses.set(email, status);
+
+    if (uploads.length > (checkpoint?.uploadsDone ?? 0)) {
+      const { client, fingerprint } = await clientFor(organizationId);
+      const signal = cancellationSignal();
+      try {
+        for (let i = checkpoint?.uploadsDone ?? 0; i < uploads.length; i += 1) {
+          const upload = uploads[i]!;
+          if (limitReached(statuses)) {
+            // Smartlead refuses every further lead: do not spend requests on them.
+            for (const lead of upload) statuses.set(normalizeLeadEmail(lead.email), 'lead_limit_reached');
+          } else {
+            const result = await client.addLeadsToCampaign(campaignId, upload, { signal });
+            const reading = readLeadUpload(upload.map((l) => l.email), result);
+            for (const [email, status] of reading.decided) statuses.set(email, status);
+            for (const email of reading.undecided) {
+              const found = await client.findLeadByEmail(email, { signal });
+              statuses.set(normalizeLeadEmail(email), reading.resolve(leadLookup(found, campaignId)));
+            }
+          }
+          heartbeat({ uploadsDone: i + 1, statuses: [...statuses] } satisfies PushCheckpoint);
+        }
+      } catch (error) {
+        return fail(organizationId, `add leads to campaign ${campaignId}`, { kind: 'campaign', campaignId }, error, fingerprint);
+      }
+    }
+
+    const outcomes = input.leads.map((lead): LeadPushOutcome => {
+      const status = statuses.get(normalizeLeadEmail(lead.email)) ?? 'not_added';
+      return { leadId: lead.leadId, email: lead.email.trim(), status, inCampaign: isInCampaign(status), reason: leadPushReason(status) };
+    });
+    const counts: Partial<Record<LeadPushStatus, number>> = {};
+    for (const o of outcomes) counts[o.status] = (counts[o.status] ?? 0) + 1;
+    log.info('pushed leads to Smartlead', { organizationId, campaignId, leads: outcomes.length, counts });
+    return { campaignId, outcomes, counts };
+  }
+
+  /** A lead call met "not found": a deleted campaign (it takes its leads with it), or a lead that is not in it? */
+  async function whatIsMissing(client: SmartleadClient, campaignId: string, email: string): Promise<Subject> {
+    try {
+      await client.getCampaign(campaignId);
+      return { kind: 'lead', campaignId, email };
+    } catch (error) {
+      if (error instanceof SmartleadNotFoundError) return { kind: 'campaign', campaignId };
+      throw error;
+    }
+  }
+
+  async function setLeadPaused(input: LeadInCampaignInput, pause: boolean): Promise<{ smartleadLeadId: string }> {
+    const { organizationId, campaignId } = input;
+    const email = requireEmail(input.email);
+    const operation = `${pause ? 'pause' : 'resume'} lead ${email} in campaign ${campaignId}`;
+    const { client, fingerprint } = await clientFor(organizationId);
+    try {
+      const lead = await client.findLeadByEmail(email);
+      if (lead === null || !leadLookup(lead, campaignId).inCampaign) {
+        throw new SmartleadNotFoundError(`Smartlead lists no lead ${email} in campaign ${campaignId}`, { method: 'GET', path: '/leads/' });
+      }
+      await (pause ? client.pauseLead(campaignId, lead.id) : client.resumeLead(campaignId, lead.id));
+      return { smartleadLeadId: lead.id };
+    } catch (error) {
+      let subject: Subject = { kind: 'account' };
+      try {
+        if (error instanceof SmartleadNotFoundError) subject = await whatIsMissing(client, campaignId, email);
+      } catch (checkError) {
+        return fail(organizationId, operation, subject, checkError, fingerprint);
+      }
+      return fail(organizationId, operation, subject, error, fingerprint);
+    }
   }
 
   return {
@@ -259,7 +407,63 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
     async resumeSmartleadMailbox(input: { organizationId: string; email: string }): Promise<{ changed: boolean }> {
       return setMailboxSuspended(input, false);
     },
+
+    /**
+     * Adds leads to a Smartlead campaign with its duplicate protection on, and says per lead whether it is in the
+     * campaign (mark it active) or why not (keep it held). Retrying never adds a lead twice.
+     */
+    async pushLeadsToCampaign(input: PushLeadsInput): Promise<PushLeadsResult> {
+      return pushLeads(input);
+    },
+    /** The Smartlead lead with this email and the campaigns it is in, or null when Smartlead does not know it. */
+    async findSmartleadLead(input: { organizationId: string; email: string }): Promise<SmartleadLead | null> {
+      const email = requireEmail(input.email);
+      const { client, fingerprint } = await clientFor(input.organizationId);
+      try {
+        return await client.findLeadByEmail(email);
+      } catch (error) {
+        return fail(input.organizationId, `look up lead ${email}`, { kind: 'account' }, error, fingerprint);
+      }
+    },
+    /** Stops Smartlead sending to one lead in one campaign (idempotent). A missing lead or campaign is not found. */
+    async pauseSmartleadLead(input: LeadInCampaignInput): Promise<{ smartleadLeadId: string }> {
+      return setLeadPaused(input, true);
+    },
+    async resumeSmartleadLead(input: LeadInCampaignInput): Promise<{ smartleadLeadId: string }> {
+      return setLeadPaused(input, false);
+    },
   };
+}
+
+function smartleadLeadInput(lead: LeadToPush, email: string): SmartleadLeadInput {
+  return {
+    email,
+    ...(lead.firstName === undefined ? {} : { first_name: lead.firstName }),
+    ...(lead.lastName === undefined ? {} : { last_name: lead.lastName }),
+    ...(lead.companyName === undefined ? {} : { company_name: lead.companyName }),
+    ...(lead.customFields === undefined ? {} : { custom_fields: lead.customFields }),
+  };
+}
+
+function requireEmail(email: string): string {
+  const trimmed = email.trim();
+  if (!PLAUSIBLE_EMAIL.test(trimmed)) throw ApplicationFailure.nonRetryable(`${JSON.stringify(trimmed.slice(0, 80))} is not an email address.`, 'InvalidLeadEmail');
+  return trimmed;
+}
+
+const limitReached = (statuses: Map<string, LeadPushStatus>): boolean => [...statuses.values()].includes('lead_limit_reached');
+
+function leadLookup(lead: SmartleadLead | null, campaignId: string): { inCampaign: boolean; inOtherCampaign: boolean } {
+  const campaigns = lead?.campaigns ?? [];
+  return { inCampaign: campaigns.some((c) => c.campaignId === campaignId), inOtherCampaign: campaigns.some((c) => c.campaignId !== campaignId) };
+}
+
+/** The previous attempt's progress, if it is one of this push (same number of uploads) and well formed. */
+function readCheckpoint(details: unknown, uploads: number): PushCheckpoint | undefined {
+  if (details === null || typeof details !== 'object') return undefined;
+  const { uploadsDone, statuses } = details as Partial<PushCheckpoint>;
+  if (typeof uploadsDone !== 'number' || !(uploadsDone >= 0 && uploadsDone <= uploads) || !Array.isArray(statuses)) return undefined;
+  return { uploadsDone, statuses };
 }
 
 async function readKnownView(tx: Tx): Promise<{ campaigns: KnownCampaign[]; mailboxes: KnownMailbox[]; links: Link[] }> {
