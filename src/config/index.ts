@@ -45,6 +45,10 @@ export const configSchema = z.object({
   ),
   SMARTLEAD_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15)
     .describe('How often each organization is reconciled with Smartlead (campaigns, email accounts, links).'),
+  SMARTLEAD_RATE_LIMIT_REQUESTS: z.coerce.number().int().min(1).max(1000).default(10)
+    .describe('Smartlead calls per window per API key from one worker process (Smartlead documents 10 per 2 s); split it when several workers share a key.'),
+  SMARTLEAD_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(600_000).default(2000)
+    .describe('Length of the Smartlead rate-limit window in milliseconds.'),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60).describe('Length of the rate-limit window in seconds.'),
   RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).default(1200).describe('Requests per window for one API key.'),
   RATE_LIMIT_PER_WEBHOOK_TOKEN: z.coerce.number().int().min(1).default(6000).describe('Requests per window for one Smartlead webhook token (one event per request).'),
@@ -85,6 +89,8 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = { windowMs: 60_000, perKey
 export interface Config extends RawConfig {
   dataDir: string;
   rateLimits: RateLimitSettings;
+  /** The Smartlead client's budget per API key (per process). */
+  smartleadRateLimit: { maxRequests: number; perMs: number };
   embedded: { postgres: boolean; temporal: boolean };
   temporalTls: boolean;
 }
@@ -150,6 +156,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perIp: raw.RATE_LIMIT_PER_IP,
       failedAuthPerIp: raw.RATE_LIMIT_FAILED_AUTH_PER_IP,
     },
+    smartleadRateLimit: { maxRequests: raw.SMARTLEAD_RATE_LIMIT_REQUESTS, perMs: raw.SMARTLEAD_RATE_LIMIT_WINDOW_MS },
     embedded: { postgres: raw.DATABASE_URL === undefined, temporal: raw.TEMPORAL_ADDRESS === undefined },
     temporalTls:
       raw.TEMPORAL_TLS || raw.TEMPORAL_TLS_CERT !== undefined || raw.TEMPORAL_API_KEY !== undefined,

@@ -15,6 +15,7 @@ import { assertApplicationRoleIsolated, UnsafeDatabaseRoleError } from '../db/ro
 import { createIntegrations } from '../db/repositories/integrations';
 import { componentLogger } from '../lib/logger';
 import { Keyring } from '../security/encryption';
+import type { RateLimitOptions } from '../smartlead';
 import { startDispatchLoop } from '../services/eventDispatch';
 import { connectClient, connectWorkerConnection, type TemporalSettings } from '../temporal/connection';
 
@@ -35,6 +36,8 @@ export interface RuntimeSettings {
   rateLimits?: RateLimitSettings;
   /** Defaults to 15. */
   smartleadSyncIntervalMinutes?: number;
+  /** The Smartlead client's budget per API key in this process. Defaults to DEFAULT_RATE_LIMIT (10 per 2 s). */
+  smartleadRateLimit?: RateLimitOptions;
 }
 
 let runtimeInstalled = false;
@@ -67,7 +70,11 @@ export async function startWorkerComponent(settings: RuntimeSettings, options: {
     namespace: settings.temporal.namespace,
     taskQueue: settings.temporal.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ db, integrations: createIntegrations(new Keyring(settings.encryptionKeys)) }),
+    activities: createActivities({
+      db,
+      integrations: createIntegrations(new Keyring(settings.encryptionKeys)),
+      ...(settings.smartleadRateLimit === undefined ? {} : { clientOptions: { rateLimit: settings.smartleadRateLimit } }),
+    }),
   });
   const running = worker.run();
   const { client, connection: clientConnection } = await connectClient(settings.temporal);

@@ -22,6 +22,7 @@ export function externalSettings(cfg: Config): RuntimeSettings {
     encryptionKeys: cfg.DRASON_ENCRYPTION_KEYS!,
     rateLimits: cfg.rateLimits,
     smartleadSyncIntervalMinutes: cfg.SMARTLEAD_SYNC_INTERVAL_MINUTES,
+    smartleadRateLimit: cfg.smartleadRateLimit,
   };
 }
 

@@ -68,6 +68,7 @@ export async function startEverything(): Promise<Stoppable> {
       encryptionKeys: cfg.DRASON_ENCRYPTION_KEYS ?? secrets.encryptionKeys,
       rateLimits: cfg.rateLimits,
       smartleadSyncIntervalMinutes: cfg.SMARTLEAD_SYNC_INTERVAL_MINUTES,
+      smartleadRateLimit: cfg.smartleadRateLimit,
     };
     stack.push(await startWorkerComponent(settings));
     const api = await startApiComponent(settings);

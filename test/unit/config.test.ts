@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config';
+import { externalSettings } from '../../src/workers/settings';
 
 describe('configuration', () => {
   it('selects embedded Postgres and Temporal when nothing is configured', () => {
@@ -20,6 +21,14 @@ describe('configuration', () => {
     const cfg = parseConfig({ RATE_LIMIT_WINDOW_SECONDS: '30', RATE_LIMIT_PER_KEY: '5', DRASON_ENCRYPTION_KEYS: `k2:${Buffer.alloc(32, 1).toString('base64')}` });
     assert.deepEqual(cfg.rateLimits, { windowMs: 30_000, perKey: 5, perWebhookToken: 6000, perIp: 300, failedAuthPerIp: 300 });
     assert.match(cfg.DRASON_ENCRYPTION_KEYS ?? '', /^k2:/);
+  });
+
+  it("reads the Smartlead client's rate limit, 10 per 2 s by default", () => {
+    assert.deepEqual(parseConfig({}).smartleadRateLimit, { maxRequests: 10, perMs: 2000 });
+    const cfg = parseConfig({ SMARTLEAD_RATE_LIMIT_REQUESTS: '5', SMARTLEAD_RATE_LIMIT_WINDOW_MS: '2500' });
+    assert.deepEqual(cfg.smartleadRateLimit, { maxRequests: 5, perMs: 2500 });
+    const external = { DATABASE_URL: 'postgres://app:pw@db:5432/drason', TEMPORAL_ADDRESS: 'temporal:7233', DRASON_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}` };
+    assert.deepEqual(externalSettings(parseConfig({ ...external, SMARTLEAD_RATE_LIMIT_REQUESTS: '3' })).smartleadRateLimit, { maxRequests: 3, perMs: 2000 });
   });
 
   it('turns TLS on for Temporal Cloud API keys and client certificates', () => {
@@ -42,6 +51,8 @@ describe('configuration', () => {
     ['DRASON_ENCRYPTION_KEYS', { DRASON_ENCRYPTION_KEYS: 'just-a-password' }, /id:base64/],
     ['RATE_LIMIT_PER_KEY', { RATE_LIMIT_PER_KEY: '0' }, /./],
     ['RATE_LIMIT_WINDOW_SECONDS', { RATE_LIMIT_WINDOW_SECONDS: 'a minute' }, /expected number/],
+    ['SMARTLEAD_RATE_LIMIT_REQUESTS', { SMARTLEAD_RATE_LIMIT_REQUESTS: '0' }, /./],
+    ['SMARTLEAD_RATE_LIMIT_WINDOW_MS', { SMARTLEAD_RATE_LIMIT_WINDOW_MS: '2s' }, /expected number/],
   ];
   for (const [variable, env, message] of bad) {
     it(`fails fast naming ${variable} for ${JSON.stringify(env)}`, () => {
