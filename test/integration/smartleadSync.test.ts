@@ -24,7 +24,7 @@ import { createTestDatabase, testTemporal, type TestDatabase } from '../support/
 type Json = any;
 
 const FAST_CLIENT = {
-  rateLimit: { maxRequests: 5, perMs: 500 },
+  rateLimit: { maxRequests: 5, perMs: 500, safetyMarginMs: 40 },
   timeoutMs: 2000,
   retry: { maxAttempts: 4, initialDelayMs: 20, maxDelayMs: 200, maxRetryAfterMs: 2000 },
   breaker: { consecutiveFailures: 50, halfOpenAfterMs: 200 },
