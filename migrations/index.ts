@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as m001 from './001_foundation';
 import * as m002 from './002_tenancy';
+import * as m003 from './003_retention';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -13,4 +14,5 @@ export interface NamedMigration extends Knex.Migration {
 export const migrations: NamedMigration[] = [
   { name: '001_foundation', ...m001 },
   { name: '002_tenancy', ...m002 },
+  { name: '003_retention', ...m003 },
 ];

@@ -17,6 +17,7 @@ import { componentLogger } from '../lib/logger';
 import { Keyring } from '../security/encryption';
 import type { RateLimitOptions } from '../smartlead';
 import { startDispatchLoop } from '../services/eventDispatch';
+import { startMaintenanceLoop } from '../services/maintenance';
 import { connectClient, connectWorkerConnection, type TemporalSettings } from '../temporal/connection';
 
 const log = componentLogger('drason');
@@ -79,10 +80,12 @@ export async function startWorkerComponent(settings: RuntimeSettings, options: {
   const running = worker.run();
   const { client, connection: clientConnection } = await connectClient(settings.temporal);
   const dispatch = startDispatchLoop({ db, client, taskQueue: settings.temporal.taskQueue });
+  const maintenance = startMaintenanceLoop(db);
   log.info(`worker polling task queue ${settings.temporal.taskQueue} on ${settings.temporal.address}`);
   return {
     stop: async () => {
       await dispatch.stop();
+      await maintenance.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch((error: unknown) => log.error('worker stopped with an error', { error: String(error) }));
       await clientConnection.close();

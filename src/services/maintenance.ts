@@ -1,0 +1,36 @@
+/**
+ * Housekeeping the worker runs in the background: purge idempotency keys past their replay window (they are kept
+ * 30 days, far past any sender's retry window; see src/domain/eventTiming.ts). Per organization, under RLS.
+ */
+import type { Db } from '../db/knex';
+import { purgeExpiredIdempotencyKeys } from '../db/repositories/idempotency';
+import { withTenant } from '../db/tenant';
+import { componentLogger } from '../lib/logger';
+
+const log = componentLogger('maintenance');
+
+/** One pass; returns how many keys were purged. */
+export async function purgeExpiredIdempotencyKeysOnce(db: Db): Promise<number> {
+  const orgs = await db.raw<{ rows: { organization_id: string }[] }>('select * from drason_orgs_with_expired_idempotency_keys(?)', [1000]);
+  let purged = 0;
+  for (const { organization_id: organizationId } of orgs.rows) {
+    purged += await withTenant(db, organizationId, (tx) => purgeExpiredIdempotencyKeys(tx));
+  }
+  if (purged > 0) log.info(`purged ${purged} expired idempotency keys`, { organizations: orgs.rows.length });
+  return purged;
+}
+
+/** Runs the pass every `intervalMs` (default hourly) until stopped. */
+export function startMaintenanceLoop(db: Db, intervalMs = 60 * 60 * 1000): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() => purgeExpiredIdempotencyKeysOnce(db)).catch((error: unknown) => log.warn('maintenance pass failed', { error: String(error) }));
+  }, intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
