@@ -17,3 +17,12 @@ export async function withTenant<T>(db: Db, organizationId: string, work: (tx: T
     return work(tx);
   });
 }
+
+/**
+ * Cross-tenant background work starts here: a narrow SECURITY DEFINER function (see migrations) names the
+ * organizations that have something to do, and the caller then works on each inside `withTenant`.
+ */
+export async function organizationsFrom(db: Db, definerFunction: `drason_orgs_with_${string}`, argument: string | number): Promise<string[]> {
+  const result = await db.raw<{ rows: { organization_id: string }[] }>(`select organization_id from ${definerFunction}(?)`, [argument]);
+  return result.rows.map((r) => r.organization_id);
+}

@@ -7,13 +7,14 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Db } from '../db/knex';
-import { withTenant } from '../db/tenant';
+import { organizationsFrom, withTenant } from '../db/tenant';
 import { markDispatchFailed, markDispatched, pendingDispatch } from '../db/repositories/events';
 import type { MonitoredEvent } from '../domain/events';
 import { mailboxWorkflowId } from '../workflows/ids';
 import { EntityIdKey, EntityTypeKey, OrganizationIdKey } from '../workflows/searchAttributes';
 import type { mailboxWorkflow } from '../workflows/mailboxWorkflow';
 import { componentLogger } from '../lib/logger';
+import { startPeriodic, type Periodic } from '../lib/periodic';
 import { eventDispatchFailures } from '../lib/metrics';
 
 const log = componentLogger('event-dispatch');
@@ -98,9 +99,8 @@ export async function dispatchNow(
 
 /** One pass over every organization's outbox. Returns how many events were delivered. */
 export async function dispatchPendingOnce(deps: DispatchDeps, batchSize = 1000): Promise<number> {
-  const orgs = await deps.db.raw<{ rows: { organization_id: string }[] }>('select * from drason_orgs_with_pending_dispatch(?)', [100]);
   let delivered = 0;
-  for (const { organization_id: organizationId } of orgs.rows) {
+  for (const organizationId of await organizationsFrom(deps.db, 'drason_orgs_with_pending_dispatch', 100)) {
     const pending = await withTenant(deps.db, organizationId, (tx) => pendingDispatch(tx, batchSize));
     delivered += (await dispatchNow(deps, organizationId, pending)).delivered;
   }
@@ -108,21 +108,6 @@ export async function dispatchPendingOnce(deps: DispatchDeps, batchSize = 1000):
 }
 
 /** Runs dispatchPendingOnce every `intervalMs` until stopped. */
-export function startDispatchLoop(deps: DispatchDeps, intervalMs = 2000): { stop(): Promise<void> } {
-  let stopped = false;
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    if (stopped) return;
-    running = running
-      .then(() => dispatchPendingOnce(deps))
-      .catch((error: unknown) => log.warn('dispatch pass failed', { error: String(error) }));
-  }, intervalMs);
-  timer.unref();
-  return {
-    stop: async () => {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+export function startDispatchLoop(deps: DispatchDeps, intervalMs = 2000): Periodic {
+  return startPeriodic('dispatch', intervalMs, () => dispatchPendingOnce(deps), log);
 }

@@ -4,33 +4,24 @@
  */
 import type { Db } from '../db/knex';
 import { purgeExpiredIdempotencyKeys } from '../db/repositories/idempotency';
-import { withTenant } from '../db/tenant';
+import { organizationsFrom, withTenant } from '../db/tenant';
 import { componentLogger } from '../lib/logger';
+import { startPeriodic, type Periodic } from '../lib/periodic';
 
 const log = componentLogger('maintenance');
 
 /** One pass; returns how many keys were purged. */
 export async function purgeExpiredIdempotencyKeysOnce(db: Db): Promise<number> {
-  const orgs = await db.raw<{ rows: { organization_id: string }[] }>('select * from drason_orgs_with_expired_idempotency_keys(?)', [1000]);
+  const organizations = await organizationsFrom(db, 'drason_orgs_with_expired_idempotency_keys', 1000);
   let purged = 0;
-  for (const { organization_id: organizationId } of orgs.rows) {
+  for (const organizationId of organizations) {
     purged += await withTenant(db, organizationId, (tx) => purgeExpiredIdempotencyKeys(tx));
   }
-  if (purged > 0) log.info(`purged ${purged} expired idempotency keys`, { organizations: orgs.rows.length });
+  if (purged > 0) log.info(`purged ${purged} expired idempotency keys`, { organizations: organizations.length });
   return purged;
 }
 
 /** Runs the pass every `intervalMs` (default hourly) until stopped. */
-export function startMaintenanceLoop(db: Db, intervalMs = 60 * 60 * 1000): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() => purgeExpiredIdempotencyKeysOnce(db)).catch((error: unknown) => log.warn('maintenance pass failed', { error: String(error) }));
-  }, intervalMs);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+export function startMaintenanceLoop(db: Db, intervalMs = 60 * 60 * 1000): Periodic {
+  return startPeriodic('maintenance', intervalMs, () => purgeExpiredIdempotencyKeysOnce(db), log);
 }

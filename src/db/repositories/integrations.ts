@@ -12,7 +12,7 @@
  */
 import crypto from 'node:crypto';
 import type { Db } from '../knex';
-import { withTenant, type Tx } from '../tenant';
+import { organizationsFrom, withTenant, type Tx } from '../tenant';
 import type { Keyring } from '../../security/encryption';
 import { constantTimeEqual, randomToken, sha256Hex } from '../../security/tokens';
 
@@ -275,12 +275,12 @@ export function createIntegrations(keyring: Keyring) {
 
     /** Every organization, one transaction each: re-encrypts all secrets under the current key. Safe to re-run. */
     async rotateEncryptionKeys(db: Db): Promise<{ organizations: number; secrets: number }> {
-      const orgs = await db.raw<{ rows: { organization_id: string }[] }>('select * from drason_orgs_with_secrets_not_under(?)', [keyring.currentKeyId]);
+      const organizations = await organizationsFrom(db, 'drason_orgs_with_secrets_not_under', keyring.currentKeyId);
       let secrets = 0;
-      for (const { organization_id: organizationId } of orgs.rows) {
+      for (const organizationId of organizations) {
         secrets += await withTenant(db, organizationId, (tx) => reencryptOrganization(tx));
       }
-      return { organizations: orgs.rows.length, secrets };
+      return { organizations: organizations.length, secrets };
     },
   };
 }
