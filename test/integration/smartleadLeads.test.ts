@@ -16,15 +16,11 @@ import { withTenant } from '../../src/db/tenant';
 import { Keyring, generateEncryptionKeySpec } from '../../src/security/encryption';
 import { resetSmartleadRegistries } from '../../src/smartlead';
 import { createSmartleadSimulator, type SmartleadSimulator } from '../../src/smartlead/simulator';
+import { FAST_SMARTLEAD_CLIENT } from '../support/smartlead';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
 
-const FAST_CLIENT = {
-  // The margin absorbs event-loop jitter: client and simulator share one busy process (as in smartleadSync.test.ts).
-  rateLimit: { maxRequests: 5, perMs: 500, safetyMarginMs: 40 },
-  timeoutMs: 1000,
-  retry: { maxAttempts: 4, initialDelayMs: 20, maxDelayMs: 200, maxRetryAfterMs: 2000 },
-  breaker: { consecutiveFailures: 50, halfOpenAfterMs: 200 },
-};
+// A 1 s timeout lets "answer held past the client's timeout" faults finish quickly.
+const FAST_CLIENT = { ...FAST_SMARTLEAD_CLIENT, timeoutMs: 1000 };
 const LEADS_PATH = '^/campaigns/\\d+/leads$';
 
 const makeLeads = (n: number, prefix: string): LeadToPush[] =>

@@ -18,17 +18,13 @@ import { connectClient } from '../../src/temporal/connection';
 import { startApiComponent, installTemporalRuntime } from '../../src/workers/components';
 import { smartleadSyncScheduleId } from '../../src/workflows/ids';
 import { withTenant } from '../../src/db/tenant';
+import { FAST_SMARTLEAD_CLIENT } from '../support/smartlead';
 import { createTestDatabase, testTemporal, type TestDatabase } from '../support/stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- responses are read as arbitrary JSON
 type Json = any;
 
-const FAST_CLIENT = {
-  rateLimit: { maxRequests: 5, perMs: 500, safetyMarginMs: 40 },
-  timeoutMs: 2000,
-  retry: { maxAttempts: 4, initialDelayMs: 20, maxDelayMs: 200, maxRetryAfterMs: 2000 },
-  breaker: { consecutiveFailures: 50, halfOpenAfterMs: 200 },
-};
+const FAST_CLIENT = FAST_SMARTLEAD_CLIENT;
 
 describe('Smartlead integration: sync, reconciliation, revoked keys, storms', function () {
   this.timeout(180_000);
