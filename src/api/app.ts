@@ -49,7 +49,6 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
     next();
   });
   // JSON bodies are parsed per route, after authentication, with each route's own size limit (src/api/route.ts).
-  app.use(failedAuthRateLimit(deps.rateLimits));
 
   const router = express.Router();
   mountHealth(router, deps);
@@ -71,6 +70,8 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   app.use((req, _res, next) => {
     next(noSuchRoute(req));
   });
+  // After authentication has failed, never before: a valid key or webhook token is not refused for others' failures.
+  app.use(failedAuthRateLimit(deps.rateLimits));
   app.use(errorHandler);
   return { app, routes };
 }

@@ -54,7 +54,7 @@ export const configSchema = z.object({
   RATE_LIMIT_PER_WEBHOOK_TOKEN: z.coerce.number().int().min(1).default(6000).describe('Requests per window for one Smartlead webhook token (one event per request).'),
   RATE_LIMIT_PER_IP: z.coerce.number().int().min(1).default(300).describe('Requests per window from one IP on endpoints without an API key (platform bootstrap, OpenAPI).'),
   RATE_LIMIT_FAILED_AUTH_PER_IP: z.coerce.number().int().min(1).default(300)
-    .describe('Unauthenticated failures (401, unknown webhook token) per window from one IP before it gets 429s.'),
+    .describe('Unauthenticated failures (401, unknown webhook token) per window from one IP before its failing requests get 429s; valid keys and tokens from it are never refused.'),
   DATABASE_URL: optionalString.describe('Postgres URL of the application (non-owner) role. Unset: embedded Postgres.'),
   DATABASE_OWNER_URL: optionalString.describe('Postgres URL of the schema owner role that runs migrations; required with DATABASE_URL, and a different role.'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10).describe('Max Postgres connections per process.'),

@@ -341,6 +341,38 @@ describe('identity and request security', function () {
         await limited.stop();
       }
     });
+
+    it("never refuses a valid key or webhook token because of other parties' failures from the same IP", async () => {
+      // Clay and Smartlead send every customer's traffic from shared addresses: here, one IP for everyone.
+      const shared = await startTestApi({ rateLimits: { failedAuthPerIp: 4 } });
+      try {
+        const o = await shared.createOrganization('Shared Egress');
+        const hook = await withTenant(shared.database.db, o.id, (tx) => shared.integrations.createWebhookToken(tx, o.id));
+        const badKey = (): Promise<Reply> => shared.call('GET', '/v1/audit', { token: `drk_guess_${crypto.randomUUID()}` });
+        const staleWebhook = (): Promise<Reply> => shared.call('POST', `/v1/webhooks/smartlead/whk_stale_${crypto.randomUUID()}`, { body: { event_type: 'EMAIL_OPEN' } });
+        const webhook = (): Promise<Reply> => shared.call('POST', `/v1/webhooks/smartlead/${hook.token}`, { body: { event_type: 'EMAIL_OPEN', stats_id: crypto.randomUUID() } });
+
+        const failures = [await badKey(), await staleWebhook(), await badKey(), await staleWebhook()];
+        assert.deepEqual(failures.map((r) => r.status), [401, 404, 401, 404], 'under the limit, failures answer as usual');
+        const overLimit = [await badKey(), await staleWebhook(), await shared.call('GET', '/v1/no-such-route')];
+        assert.deepEqual(overLimit.map((r) => r.status), [429, 429, 429], 'over the limit, failing requests are throttled');
+        for (const refused of overLimit) {
+          assert.match(refused.headers.get('content-type') ?? '', /application\/problem\+json/);
+          assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+          assert.equal(refused.json.status, 429);
+        }
+
+        // The same IP, now over its failed-authentication limit, with valid credentials: served normally.
+        assert.equal((await shared.call('GET', '/v1/audit', { token: o.adminKey })).status, 200, 'a valid API key');
+        assert.equal((await webhook()).status, 202, 'a valid webhook token');
+        assert.equal((await shared.call('DELETE', `/v1/api-keys/${crypto.randomUUID()}`, { token: o.adminKey })).status, 404, "a valid key's own 404 is not a guess");
+        assert.equal((await shared.call('POST', '/v1/organizations', { token: shared.platformToken, body: { name: 'Second' } })).status, 201, 'the platform token');
+        assert.equal((await shared.call('GET', '/healthz')).status, 200, 'operations endpoints are never limited');
+        assert.deepEqual([(await badKey()).status, (await staleWebhook()).status], [429, 429], 'while failures stay throttled');
+      } finally {
+        await shared.stop();
+      }
+    });
   });
 
   describe('secrets', () => {
