@@ -5,7 +5,9 @@
 export const SMARTLEAD_API_HOST = 'server.smartlead.ai';
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
+/** False for anything that is not a URL at all ("", "not a url", a port over 65535): never throws. */
 export function smartleadBaseUrlAllowed(value: string, production: boolean): boolean {
+  if (!URL.canParse(value)) return false;
   const url = new URL(value);
   if (url.protocol === 'https:' && url.hostname === SMARTLEAD_API_HOST) return true;
   return !production && (url.protocol === 'http:' || url.protocol === 'https:') && LOOPBACK.test(url.hostname);

@@ -1,7 +1,8 @@
 /**
  * Integration secrets on a real database: Smartlead credentials encrypted at rest (and bound to their
  * organization), broken-integration marking, webhook tokens (resolve, rotate with a grace period, secret_key),
- * and key rotation, both as a function and as the `npm run rotate-keys` entry point.
+ * and key rotation, both as a function and as the `npm run rotate-keys` entry point. Through the API: a Smartlead
+ * base URL that is not a URL is a 422, never a 500.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -10,6 +11,7 @@ import { createOrganizationWithAdminKey } from '../../src/db/repositories/organi
 import { createIntegrations, resolveWebhookToken } from '../../src/db/repositories/integrations';
 import { withTenant } from '../../src/db/tenant';
 import { Keyring } from '../../src/security/encryption';
+import { startTestApi, type TestApi, type TestOrganization } from '../support/api';
 import { runEntryPoint } from '../support/processes';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
 
@@ -138,4 +140,30 @@ describe('integration secrets (real Postgres)', function () {
     assert.equal(await run.exited, 1);
     assert.match(run.output(), /DRASON_ENCRYPTION_KEYS: key "k1" must be 32 bytes/);
   });
+});
+
+describe('PUT /v1/integrations/smartlead with a baseUrl that is not a URL (real API)', function () {
+  this.timeout(120_000);
+  let api: TestApi;
+  let org: TestOrganization;
+
+  before(async () => {
+    api = await startTestApi();
+    org = await api.createOrganization('Typo Co');
+  });
+  after(async () => {
+    await api?.stop();
+  });
+
+  for (const baseUrl of ['', 'not a url', 'http://127.0.0.1:70000']) {
+    it(`answers ${JSON.stringify(baseUrl)} with 422 problem+json naming baseUrl, and saves nothing`, async () => {
+      const reply = await api.call('PUT', '/v1/integrations/smartlead', { token: org.adminKey, body: { apiKey: 'sl-typo-key', baseUrl } });
+      assert.equal(reply.status, 422, reply.text);
+      assert.match(reply.headers.get('content-type') ?? '', /application\/problem\+json/);
+      assert.deepEqual(reply.json.errors, [{ path: 'baseUrl', message: 'must be an http or https URL' }]);
+      const status = await api.call('GET', '/v1/integrations/smartlead', { token: org.adminKey });
+      assert.equal(status.json.configured, false);
+      assert.equal(status.json.webhookConfigured, false);
+    });
+  }
 });

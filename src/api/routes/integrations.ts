@@ -15,8 +15,9 @@ import type { Routes } from '../route';
 import { AppError, ConflictError } from '../../lib/errors';
 import { ensureSyncSchedule, startSyncNow } from '../../services/smartleadSync';
 
+// abort: a value that is not an http(s) URL gets that one message, not also the allow-list's.
 const httpUrl = z
-  .url({ protocol: /^https?$/ })
+  .url({ protocol: /^https?$/, abort: true, error: 'must be an http or https URL' })
   .max(500)
   .refine((v) => smartleadBaseUrlAllowed(v, config().NODE_ENV === 'production'), {
     message: `must be Smartlead's API (${SMARTLEAD_DEFAULT_BASE_URL}); loopback addresses are accepted outside production, for the simulator`,
