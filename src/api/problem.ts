@@ -14,26 +14,38 @@ const TITLES: Record<number, string> = {
   401: 'Unauthenticated',
   403: 'Forbidden',
   404: 'Not found',
+  408: 'Request timeout',
   409: 'Conflict',
   413: 'Payload too large',
   415: 'Unsupported media type',
   422: 'Validation failed',
   429: 'Too many requests',
+  431: 'Request header fields too large',
   500: 'Internal error',
   503: 'Service unavailable',
 };
 
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldProblem[];
+}
+
+/** The RFC 9457 body for a status, a machine code and a human detail. */
+export function problemBody(status: number, code: string, detail: string, errors?: FieldProblem[]): Problem {
+  return {
+    type: `https://drason.dev/problems/${code}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    ...(errors === undefined ? {} : { errors }),
+  };
+}
+
 export function sendProblem(res: Response, status: number, code: string, detail: string, errors?: FieldProblem[]): void {
-  res
-    .status(status)
-    .type('application/problem+json')
-    .json({
-      type: `https://drason.dev/problems/${code}`,
-      title: TITLES[status] ?? 'Error',
-      status,
-      detail,
-      ...(errors === undefined ? {} : { errors }),
-    });
+  res.status(status).type('application/problem+json').json(problemBody(status, code, detail, errors));
 }
 
 export function zodProblems(error: ZodError, prefix = ''): FieldProblem[] {

@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createApp } from '../api/app';
+import { answerClientErrors } from '../api/clientErrors';
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '../config';
 import { createDb, type Db } from '../db/knex';
 import { assertApplicationRoleIsolated, UnsafeDatabaseRoleError } from '../db/roleCheck';
@@ -121,6 +122,7 @@ export async function startApiComponent(
     const s = app.listen(settings.port, settings.host, () => resolve(s));
     s.once('error', reject);
   });
+  answerClientErrors(server);
   const { port } = server.address() as AddressInfo;
   const url = `http://${settings.host}:${port}`;
   deps.publicUrl = settings.publicUrl ?? url;

@@ -1,12 +1,13 @@
 /**
  * The API's request handling in isolation: what input is refused before validation, which request ids are echoed,
- * what a log may say about a path, how audit entity ids are normalized, and which database refusals are the
- * client's error.
+ * what a log may say about a path, how audit entity ids are normalized, how requests the HTTP parser refuses are
+ * answered, and which database refusals are the client's error.
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { acceptableRequestId } from '../../src/api/app';
+import { clientErrorProblem, rawProblemResponse } from '../../src/api/clientErrors';
 import { errorHandler, redactedPath } from '../../src/api/problem';
 import { auditEntityId } from '../../src/api/routes/audit';
 import { MAX_INPUT_DEPTH, unsafeInputProblems } from '../../src/api/unsafeInput';
@@ -89,6 +90,38 @@ describe('request handling', () => {
       ['api_key', 'Key@Thing', 'Key@Thing'],
     ];
     for (const [type, given, stored] of cases) it(`${type ?? '(no type)'} ${given} → ${stored}`, () => assert.equal(auditEntityId(type, given), stored));
+  });
+
+  describe('requests the HTTP parser refuses', () => {
+    const parserError = (code: string, reason?: string): NodeJS.ErrnoException => Object.assign(new Error(`Parse Error: ${reason ?? code}`), { code, reason });
+    const cases: [string, NodeJS.ErrnoException, number | undefined, RegExp | undefined][] = [
+      ['a bad chunk size', parserError('HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size'), 400, /: Invalid character in chunk size\.$/],
+      ['a NUL in a header value', parserError('HPE_INVALID_HEADER_TOKEN', 'Invalid header value char'), 400, /: Invalid header value char\.$/],
+      ['a reason that is not a plain phrase is not echoed', parserError('HPE_INVALID_METHOD', 'GET <script>'), 400, /cannot be read\.$/],
+      ['headers over the limit', parserError('HPE_HEADER_OVERFLOW'), 431, /16384 bytes/],
+      ['chunk extensions over the limit', parserError('HPE_CHUNK_EXTENSIONS_OVERFLOW'), 413, /chunk extensions/],
+      ['a request not received in time', parserError('ERR_HTTP_REQUEST_TIMEOUT'), 408, /in time/],
+      ['a connection reset by the client: no one to answer', parserError('ECONNRESET'), undefined, undefined],
+    ];
+    for (const [what, error, status, detail] of cases) {
+      it(`${what} → ${status ?? 'no answer'}`, () => {
+        const problem = clientErrorProblem(error, 16_384);
+        assert.equal(problem?.status, status);
+        if (detail !== undefined) assert.match(problem!.detail, detail);
+      });
+    }
+
+    it('writes a complete response: status line, problem+json, exact length, connection closed', () => {
+      const raw = rawProblemResponse(431, 'headers_too_large', 'Too big, “really”.');
+      const [head, body] = raw.split('\r\n\r\n');
+      assert.deepEqual(head!.split('\r\n'), [
+        'HTTP/1.1 431 Request Header Fields Too Large',
+        'Content-Type: application/problem+json; charset=utf-8',
+        `Content-Length: ${Buffer.byteLength(body!)}`,
+        'Connection: close',
+      ]);
+      assert.deepEqual(JSON.parse(body!), { type: 'https://drason.dev/problems/headers_too_large', title: 'Request header fields too large', status: 431, detail: 'Too big, “really”.' });
+    });
   });
 
   describe('database refusals of client values', () => {
