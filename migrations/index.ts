@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import * as m001 from './001_foundation';
 import * as m002 from './002_tenancy';
 import * as m003 from './003_retention';
+import * as m004 from './004_event_pipeline';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -15,4 +16,5 @@ export const migrations: NamedMigration[] = [
   { name: '001_foundation', ...m001 },
   { name: '002_tenancy', ...m002 },
   { name: '003_retention', ...m003 },
+  { name: '004_event_pipeline', ...m004 },
 ];

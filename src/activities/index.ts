@@ -4,7 +4,10 @@
  */
 import { withTenant } from '../db/tenant';
 import { appendAudit, type NewAuditEntry } from '../db/repositories/audit';
+import { readBuckets } from '../db/repositories/counters';
 import { ENGINE_VERSION } from '../domain/engineVersion';
+import { summarizeWindows, type WindowSummary } from '../domain/rollingWindows';
+import { normalizeEmail } from '../workflows/ids';
 import { createSmartleadActivities, type SmartleadActivityDeps } from './smartlead';
 
 export type ActivityDeps = SmartleadActivityDeps;
@@ -17,6 +20,13 @@ export function createActivities(deps: ActivityDeps) {
     /** Appends one audit row; a retry with the same idempotency key is a no-op. Returns whether it wrote. */
     async recordAudit(input: RecordAuditInput): Promise<boolean> {
       return withTenant(deps.db, input.organizationId, (tx) => appendAudit(tx, { ...input, engineVersion: ENGINE_VERSION }));
+    },
+    /** The mailbox's 1h / 24h / 7d windows and velocity now, from the counters the relay keeps. Read-only. */
+    async readMailboxWindows(input: { organizationId: string; mailbox: string }): Promise<WindowSummary> {
+      const key = normalizeEmail(input.mailbox);
+      const now = Date.now();
+      const buckets = await withTenant(deps.db, input.organizationId, (tx) => readBuckets(tx, 'mailbox', [key], now));
+      return summarizeWindows({ buckets: buckets.get(key) ?? [] }, now);
     },
   };
 }

@@ -28,6 +28,8 @@ export interface AuthContext {
 export interface WebhookContext {
   organizationId: string;
   tokenId: string;
+  /** The secret_key's hash, checked by the route against the body (null: none configured). */
+  secretKeyHash: string | null;
 }
 
 /** Who may call an endpoint. `webhook`: the path's :token authenticates (no API key). */
@@ -91,7 +93,7 @@ export function authenticate(deps: ApiDeps, access: Access, usage: KeyUsage): Re
       const token = typeof req.params.token === 'string' ? req.params.token : '';
       const resolved = await resolveWebhookToken(deps.db, token);
       if (resolved === undefined) throw noSuchRoute(req);
-      const webhook: WebhookContext = { organizationId: resolved.organizationId, tokenId: resolved.id };
+      const webhook: WebhookContext = { organizationId: resolved.organizationId, tokenId: resolved.id, secretKeyHash: resolved.secretKeyHash };
       res.locals.webhook = webhook;
       return next();
     }

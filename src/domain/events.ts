@@ -11,3 +11,15 @@ export interface MonitoredEvent {
   occurredAt: number;
   campaignId?: string;
 }
+
+/**
+ * A bounce or delivery failure as the relay delivers it to its mailbox's workflow: identified by the event store's
+ * own sequence number (events.id), which the workflow deduplicates by (src/domain/delivery.ts).
+ */
+export interface DeliveredEvent {
+  seq: number;
+  type: Extract<MonitoredEventType, 'HardBounce' | 'DeliveryFailure'>;
+  /** Epoch milliseconds. */
+  occurredAt: number;
+  campaignId?: string;
+}

@@ -1,10 +1,8 @@
 /**
- * Rolling 1h / 24h / 7d counts of sends, hard bounces and delivery failures, kept as 5-minute buckets.
- * Pure and clock-free: callers pass "now". State is plain JSON so a workflow can carry it through continue-as-new;
- * it is bounded (at most 7 days of buckets).
+ * Rolling 1h / 24h / 7d windows of sends, hard bounces and delivery failures, computed from 5-minute buckets.
+ * The buckets are the counters the relay keeps in PostgreSQL (entity_counters; migrations/004_event_pipeline.ts
+ * buckets with the same 5 minutes, checked by a test). Pure and clock-free: callers pass "now".
  */
-import type { MonitoredEventType } from './events';
-
 export const BUCKET_MS = 5 * 60 * 1000;
 export const WINDOWS = { '1h': 60 * 60 * 1000, '24h': 24 * 60 * 60 * 1000, '7d': 7 * 24 * 60 * 60 * 1000 } as const;
 export type WindowName = keyof typeof WINDOWS;
@@ -19,34 +17,6 @@ export interface WindowCounts {
 export type Bucket = [number, number, number, number];
 export interface RollingCounts {
   buckets: Bucket[];
-}
-
-export const emptyCounts = (): RollingCounts => ({ buckets: [] });
-
-const FIELD: Record<MonitoredEventType, 1 | 2 | 3> = { EmailSent: 1, HardBounce: 2, DeliveryFailure: 3 };
-
-/**
- * Adds one event. Events older than the longest window relative to `nowMs` are ignored (they cannot affect any
- * window); events in the future are counted at their own time and enter windows once "now" reaches them.
- */
-export function addEvent(counts: RollingCounts, type: MonitoredEventType, occurredAtMs: number, nowMs: number): RollingCounts {
-  if (occurredAtMs <= nowMs - WINDOWS['7d']) return counts;
-  const start = Math.floor(occurredAtMs / BUCKET_MS) * BUCKET_MS;
-  const buckets = counts.buckets.map((b) => [...b] as Bucket);
-  let index = buckets.findIndex((b) => b[0] >= start);
-  if (index === -1 || buckets[index]![0] !== start) {
-    const fresh: Bucket = [start, 0, 0, 0];
-    if (index === -1) index = buckets.push(fresh) - 1;
-    else buckets.splice(index, 0, fresh);
-  }
-  buckets[index]![FIELD[type]] += 1;
-  return prune({ buckets }, nowMs);
-}
-
-/** Drops buckets that have left the longest window. */
-export function prune(counts: RollingCounts, nowMs: number): RollingCounts {
-  const oldest = nowMs - WINDOWS['7d'];
-  return { buckets: counts.buckets.filter((b) => b[0] + BUCKET_MS > oldest) };
 }
 
 /** Counts per window ending at `nowMs`. A bucket belongs to a window when it started inside it. */
@@ -80,4 +50,27 @@ export function failureRate(w: WindowCounts): number {
 /** Velocity: short-window ratio minus long-window ratio (positive = getting worse). */
 export function velocity(short: WindowCounts, long: WindowCounts, ratio: (w: WindowCounts) => number = hardBounceRate): number {
   return ratio(short) - ratio(long);
+}
+
+/** What the API shows and the engine judges: the three windows, their rates, and velocity (1h rate minus 24h rate). */
+export interface WindowSummary {
+  windows: Record<WindowName, WindowCounts>;
+  rates: Record<WindowName, { hardBounceRate: number; failureRate: number }>;
+  velocity: { hardBounceRate: number; failureRate: number };
+}
+
+export function summarizeWindows(counts: RollingCounts, nowMs: number): WindowSummary {
+  const windows = windowCounts(counts, nowMs);
+  const rates = {} as WindowSummary['rates'];
+  for (const name of Object.keys(WINDOWS) as WindowName[]) {
+    rates[name] = { hardBounceRate: hardBounceRate(windows[name]), failureRate: failureRate(windows[name]) };
+  }
+  return {
+    windows,
+    rates,
+    velocity: {
+      hardBounceRate: velocity(windows['1h'], windows['24h'], hardBounceRate),
+      failureRate: velocity(windows['1h'], windows['24h'], failureRate),
+    },
+  };
 }

@@ -18,9 +18,24 @@ export const eventsIngested = new client.Counter({
   registers: [registry],
 });
 
-export const eventDispatchFailures = new client.Counter({
-  name: 'drason_event_dispatch_failures_total',
-  help: 'Events whose signal to their entity workflow failed and were left queued for retry.',
+export const relayEventsCounted = new client.Counter({
+  name: 'drason_relay_events_counted_total',
+  help: 'Stored events the relay added to the window counters.',
+  registers: [registry],
+});
+
+export const relaySignals = new client.Counter({
+  name: 'drason_relay_signals_total',
+  help: 'Signals the relay sent to entity workflows (one per mailbox per round), by outcome (delivered, failed).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const relayLag = new client.Histogram({
+  name: 'drason_relay_lag_seconds',
+  help: 'Time from an event being stored to it being counted (stage=count) or signalled to its workflow (stage=signal).',
+  labelNames: ['stage'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60, 300],
   registers: [registry],
 });
 

@@ -1,6 +1,7 @@
 /**
  * The two runnable components, each started from resolved settings and returning a handle to stop it:
- * - the worker: Temporal worker (entity workflows + activities) and the event-dispatch retry loop;
+ * - the worker: Temporal worker (entity workflows + activities), the event relay (the only code that signals entity
+ *   workflows) and the maintenance loop;
  * - the API: Express on its port.
  * Production runs each in its own process (worker.ts, api.ts); `npm start` runs both in one (start.ts).
  */
@@ -17,7 +18,7 @@ import { createIntegrations } from '../db/repositories/integrations';
 import { componentLogger } from '../lib/logger';
 import { Keyring } from '../security/encryption';
 import type { RateLimitOptions } from '../smartlead';
-import { startDispatchLoop } from '../services/eventDispatch';
+import { startEventRelay } from '../services/eventRelay';
 import { startMaintenanceLoop } from '../services/maintenance';
 import { connectClient, connectWorkerConnection, type TemporalSettings } from '../temporal/connection';
 
@@ -80,12 +81,12 @@ export async function startWorkerComponent(settings: RuntimeSettings, options: {
   });
   const running = worker.run();
   const { client, connection: clientConnection } = await connectClient(settings.temporal);
-  const dispatch = startDispatchLoop({ db, client, taskQueue: settings.temporal.taskQueue });
+  const relay = startEventRelay({ db, client, taskQueue: settings.temporal.taskQueue, databaseUrl: settings.databaseUrl });
   const maintenance = startMaintenanceLoop(db);
   log.info(`worker polling task queue ${settings.temporal.taskQueue} on ${settings.temporal.address}`);
   return {
     stop: async () => {
-      await dispatch.stop();
+      await relay.stop();
       await maintenance.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch((error: unknown) => log.error('worker stopped with an error', { error: String(error) }));

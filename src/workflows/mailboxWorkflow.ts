@@ -1,7 +1,10 @@
 /**
- * The mailbox entity workflow: one long-lived workflow per (organization, mailbox). It receives event batches as
- * signals, keeps rolling-window counts (src/domain/rollingWindows), and records what it observed through an
- * idempotent audit activity. History stays bounded: it continues-as-new, carrying its state, when Temporal suggests.
+ * The mailbox entity workflow: one long-lived workflow per (organization, mailbox). The relay
+ * (src/services/eventRelay.ts) signals it with the mailbox's new hard bounces and delivery failures — never sends,
+ * which are only counted in PostgreSQL. It deduplicates them by the event store's sequence number
+ * (src/domain/delivery.ts), reads the mailbox's windows from the counters through an activity, and records what it
+ * observed through an idempotent audit activity. History stays bounded: it continues-as-new, carrying a few
+ * kilobytes of state, when Temporal suggests or after `maxBatchesPerRun` batches.
  *
  * Orchestration only: every rule lives in src/domain.
  */
@@ -17,11 +20,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { MonitoredEvent } from '../domain/events';
-import { addEvent, emptyCounts, prune, windowCounts, type RollingCounts, type WindowCounts, type WindowName } from '../domain/rollingWindows';
+import type { DeliveredEvent, MonitoredEvent } from '../domain/events';
+import { bufferEvents, bufferSize, emptyBuffer, noneSeen, tallyBuffer, takeSequences, type EventBuffer, type SeenSequences } from '../domain/delivery';
+import type { WindowCounts, WindowSummary } from '../domain/rollingWindows';
 import { describeObservedBatch } from '../domain/explanations';
 
-const { recordAudit } = proxyActivities<ReturnType<typeof createActivities>>({
+const { recordAudit, readMailboxWindows } = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -36,94 +40,110 @@ export interface MailboxWorkflowInput {
 }
 
 export interface MailboxWorkflowState {
-  counts: RollingCounts;
-  /** Most recent event ids, for idempotency across at-least-once delivery. Bounded. */
-  recentEventIds: string[];
-  totalEvents: number;
+  /** Which event-store sequence numbers were already taken (bounded). */
+  seen?: SeenSequences;
+  /** Events received but not yet judged (bounded), carried through continue-as-new. */
+  buffer?: EventBuffer;
+  /** Bounces and failures taken since the workflow started, across runs. */
+  received?: { hardBounces: number; failures: number };
   batchesAudited: number;
-  /** Events received but not yet processed when the previous run continued-as-new. */
+  // Fields of runs started before the event pipeline (migrations/004); read only when such a run continues.
+  totalEvents?: number;
+  recentEventIds?: string[];
   pendingEvents?: MonitoredEvent[];
+  counts?: unknown;
 }
 
 export interface MailboxSnapshot {
   mailbox: string;
-  totalEvents: number;
-  windows: Record<WindowName, WindowCounts>;
+  received: { hardBounces: number; failures: number };
+  /** The highest event-store sequence number taken so far (0 before the first). */
+  highWater: number;
+  buffered: number;
+  /** The windows read at the last decision (undefined before the first). */
+  lastWindows?: WindowSummary;
 }
 
+/** Bounces and failures from the relay, oldest first, each with its event-store sequence number. */
+export const bouncesSignal = defineSignal<[{ events: DeliveredEvent[] }]>('bounces');
+/** The pre-pipeline signal (events by idempotency key, sends included). Kept so recorded histories replay. */
 export const eventsSignal = defineSignal<[{ events: MonitoredEvent[] }]>('events');
 export const snapshotQuery = defineQuery<MailboxSnapshot>('snapshot');
 
-export const RECENT_EVENT_IDS_KEPT = 5000;
 /** About 8 history events a batch: continuing after 500 keeps each run's history near 4,000 events. */
 export const DEFAULT_MAX_BATCHES_PER_RUN = 500;
 
+const NO_WINDOW: WindowCounts = { sent: 0, hardBounces: 0, failures: 0 };
+
 export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void> {
   // State first, handlers second (so no signal arrives before there is somewhere to put it).
-  const state: MailboxWorkflowState = input.state ?? {
-    counts: emptyCounts(),
-    recentEventIds: [],
-    totalEvents: 0,
-    batchesAudited: 0,
-  };
-  const seen = new Set(state.recentEventIds);
-  const pending: MonitoredEvent[] = state.pendingEvents ?? [];
-  delete state.pendingEvents;
+  const carried = input.state;
+  let seen = carried?.seen ?? noneSeen();
+  let buffer = carried?.buffer ?? bufferEvents(emptyBuffer(), (carried?.pendingEvents ?? []).map((e) => ({ type: e.type, occurredAt: e.occurredAt })));
+  const received = carried?.received ?? { hardBounces: 0, failures: 0 };
+  let batchesAudited = carried?.batchesAudited ?? 0;
+  let lastWindows: WindowSummary | undefined;
+  const legacySeen = new Set(carried?.recentEventIds ?? []);
   let batchesThisRun = 0;
   const shouldContinueAsNew = (): boolean =>
     workflowInfo().continueAsNewSuggested || batchesThisRun >= (input.maxBatchesPerRun ?? DEFAULT_MAX_BATCHES_PER_RUN);
 
+  setHandler(bouncesSignal, ({ events }) => {
+    const taken = takeSequences(seen, events.map((e) => e.seq));
+    seen = taken.seen;
+    const fresh = events.filter((_, i) => taken.fresh[i]);
+    for (const e of fresh) {
+      if (e.type === 'HardBounce') received.hardBounces += 1;
+      else received.failures += 1;
+    }
+    buffer = bufferEvents(buffer, fresh);
+  });
   setHandler(eventsSignal, ({ events }) => {
-    for (const event of events) {
-      if (seen.has(event.id)) continue;
-      seen.add(event.id);
-      state.recentEventIds.push(event.id);
-      pending.push(event);
-    }
-    if (state.recentEventIds.length > RECENT_EVENT_IDS_KEPT) {
-      for (const dropped of state.recentEventIds.splice(0, state.recentEventIds.length - RECENT_EVENT_IDS_KEPT)) {
-        seen.delete(dropped);
-      }
-    }
+    const fresh = events.filter((e) => !legacySeen.has(e.id));
+    for (const e of fresh) legacySeen.add(e.id);
+    buffer = bufferEvents(buffer, fresh.map((e) => ({ type: e.type, occurredAt: e.occurredAt })));
   });
   setHandler(snapshotQuery, () => ({
     mailbox: input.mailbox,
-    totalEvents: state.totalEvents,
-    windows: windowCounts(state.counts, Date.now()),
+    received: { ...received },
+    highWater: seen.above[seen.above.length - 1] ?? seen.through,
+    buffered: bufferSize(buffer),
+    ...(lastWindows === undefined ? {} : { lastWindows }),
   }));
 
   for (;;) {
-    await condition(() => pending.length > 0 || shouldContinueAsNew());
-    if (pending.length > 0) {
+    await condition(() => bufferSize(buffer) > 0 || shouldContinueAsNew());
+    if (bufferSize(buffer) > 0) {
       batchesThisRun += 1;
-      const batch = pending.splice(0, pending.length);
-      const now = Date.now();
-      for (const event of batch) state.counts = addEvent(state.counts, event.type, event.occurredAt, now);
-      state.counts = prune(state.counts, now);
-      state.totalEvents += batch.length;
-      const windows = windowCounts(state.counts, now);
-      // Sends alone are counted silently; a batch with a bounce or a failure is worth a line in the audit log.
-      // (Workflows started before this rule audited every batch; `patched` keeps their histories replayable.)
-      const worthAuditing = !patched('audit-only-bounces-and-failures') || batch.some((e) => e.type !== 'EmailSent');
+      const batch = buffer;
+      buffer = emptyBuffer();
+      const tally = tallyBuffer(batch);
+      // Sends alone are not worth a line in the audit log. (Runs from before this rule audited every batch, and
+      // runs from before the event pipeline counted windows themselves; `patched` keeps their histories replayable.)
+      const worthAuditing = !patched('audit-only-bounces-and-failures') || (tally.HardBounce ?? 0) + (tally.DeliveryFailure ?? 0) > 0;
       if (worthAuditing) {
-        state.batchesAudited += 1;
+        if (patched('windows-from-counters')) {
+          lastWindows = await readMailboxWindows({ organizationId: input.organizationId, mailbox: input.mailbox });
+        }
+        batchesAudited += 1;
+        const lastHour = lastWindows?.windows['1h'] ?? NO_WINDOW;
+        const seqs = batch.events.flatMap((e) => (e.seq === undefined ? [] : [e.seq]));
         await recordAudit({
           organizationId: input.organizationId,
-          idempotencyKey: `${workflowInfo().workflowId}#events#${batch[0]!.id}#${batch.length}`,
+          idempotencyKey: `${workflowInfo().workflowId}#batch#${seqs[0] ?? batchesAudited}#${bufferSize(batch)}`,
           entityType: 'mailbox',
           entityId: input.mailbox,
           action: 'events_observed',
           actor: 'system',
-          trigger: { signals: batch.map((e) => e.type), window: '1h', observed: windows['1h'] },
-          message: describeObservedBatch(input.mailbox, batch, windows['1h']),
+          trigger: { signals: Object.keys(tally), window: '1h', observed: lastHour },
+          message: describeObservedBatch(input.mailbox, tally, lastHour),
         });
       }
     }
     if (shouldContinueAsNew()) {
       // Signals that arrived meanwhile travel with the state, so a steady stream cannot postpone this forever.
       await condition(allHandlersFinished);
-      state.recentEventIds = [...seen].slice(-RECENT_EVENT_IDS_KEPT);
-      await continueAsNew<typeof mailboxWorkflow>({ ...input, state: { ...state, pendingEvents: pending } });
+      await continueAsNew<typeof mailboxWorkflow>({ ...input, state: { seen, buffer, received, batchesAudited } });
     }
   }
 }

@@ -6,8 +6,7 @@ import { migrations } from '../../migrations';
 import { withTenant } from '../../src/db/tenant';
 import { appendAudit } from '../../src/db/repositories/audit';
 import { createOrganizationWithAdminKey } from '../../src/db/repositories/organizations';
-import { storeEvents } from '../../src/db/repositories/events';
-import { claimIdempotencyKey, purgeExpiredIdempotencyKeys } from '../../src/db/repositories/idempotency';
+import { ingestEvents } from '../../src/db/repositories/events';
 import { APP_ROLE } from '../../src/embedded/postgres';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
 
@@ -22,8 +21,8 @@ describe('database (real Postgres, application role)', function () {
     orgA = (await createOrganizationWithAdminKey(t.db, 'A')).organization.id;
     orgB = (await createOrganizationWithAdminKey(t.db, 'B')).organization.id;
     for (const org of [orgA, orgB]) {
+      await ingestEvents(t.db, org, [{ idempotencyKey: `e-${org}`, type: 'HardBounce', source: 'api', occurredAt: new Date(), mailbox: `m@${org.slice(0, 8)}.com` }]);
       await withTenant(t.db, org, async (tx) => {
-        await storeEvents(tx, org, [{ idempotencyKey: `e-${org}`, type: 'HardBounce', source: 'api', occurredAt: new Date(), mailbox: `m@${org.slice(0, 8)}.com` }]);
         await appendAudit(tx, { organizationId: org, entityType: 'mailbox', entityId: 'm', action: 'test', actor: 'test', message: 'm', engineVersion: 't' });
       });
     }
@@ -93,24 +92,23 @@ describe('database (real Postgres, application role)', function () {
     }
   });
 
-  it('claims an idempotency key once per organization until it expires, then purges it', async () => {
-    const claim = (org: string, ttlMs: number) => withTenant(t.db, org, (tx) => claimIdempotencyKey(tx, org, 'test', 'same-key', ttlMs));
-    assert.equal(await claim(orgA, 60_000), true);
-    assert.equal(await claim(orgA, 60_000), false, 'a replay is recognised');
-    assert.equal(await claim(orgB, 60_000), true, 'keys are per organization');
-    assert.equal(await withTenant(t.db, orgB, (tx) => claimIdempotencyKey(tx, orgB, 'short', 'k', 1)), true);
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(await withTenant(t.db, orgB, (tx) => claimIdempotencyKey(tx, orgB, 'short', 'k', 1)), true, 'an expired claim can be made again');
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(await withTenant(t.db, orgB, (tx) => purgeExpiredIdempotencyKeys(tx)), 1);
-    assert.equal(await claim(orgA, 60_000), false, 'unexpired keys survive the purge');
+  it('stores an event once per (source, idempotency key): a key posted by one source never suppresses another source', async () => {
+    const key = crypto.randomUUID();
+    const store = (source: 'api' | 'smartlead') =>
+      ingestEvents(t.db, orgA, [{ idempotencyKey: key, type: 'EmailSent', source, occurredAt: new Date(), mailbox: 'a@b.com' }]);
+    assert.deepEqual(await store('api'), { accepted: 1, duplicates: 0, queued: 1 });
+    assert.deepEqual(await store('api'), { accepted: 0, duplicates: 1, queued: 0 }, 'a repeat is acknowledged and queued for nothing');
+    assert.deepEqual(await store('smartlead'), { accepted: 1, duplicates: 0, queued: 1 }, 'the same key from Smartlead is its own event');
+    assert.deepEqual(
+      await ingestEvents(t.db, orgB, [{ idempotencyKey: key, type: 'EmailSent', source: 'api', occurredAt: new Date(), mailbox: 'a@b.com' }]),
+      { accepted: 1, duplicates: 0, queued: 1 },
+      'keys are per organization',
+    );
   });
 
-  it('stores an event once per idempotency key', async () => {
+  it('stores a request that repeats one key once', async () => {
     const key = crypto.randomUUID();
-    const first = await withTenant(t.db, orgA, (tx) => storeEvents(tx, orgA, [{ idempotencyKey: key, type: 'EmailSent', source: 'api', occurredAt: new Date(), mailbox: 'a@b.com' }]));
-    const second = await withTenant(t.db, orgA, (tx) => storeEvents(tx, orgA, [{ idempotencyKey: key, type: 'EmailSent', source: 'api', occurredAt: new Date(), mailbox: 'a@b.com' }]));
-    assert.deepEqual([first.accepted, first.duplicates, second.accepted, second.duplicates], [1, 0, 0, 1]);
-    assert.equal(second.byMailbox.size, 0, 'a duplicate is not signalled again');
+    const e = { idempotencyKey: key, type: 'HardBounce', source: 'api' as const, occurredAt: new Date(), mailbox: 'Twice@B.com' };
+    assert.deepEqual(await ingestEvents(t.db, orgA, [e, e]), { accepted: 1, duplicates: 1, queued: 1 });
   });
 });

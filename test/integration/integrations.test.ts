@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import pg from 'pg';
 import { createOrganizationWithAdminKey } from '../../src/db/repositories/organizations';
-import { createIntegrations, resolveWebhookToken } from '../../src/db/repositories/integrations';
+import { checkWebhookSecret, createIntegrations, resolveWebhookToken } from '../../src/db/repositories/integrations';
 import { withTenant } from '../../src/db/tenant';
 import { Keyring } from '../../src/security/encryption';
 import { startTestApi, type TestApi, type TestOrganization } from '../support/api';
@@ -79,14 +79,16 @@ describe('integration secrets (real Postgres)', function () {
   it('resolves a webhook token to its organization only while it is valid, and rotates with a grace period', async () => {
     const first = await withTenant(t.db, orgA, (tx) => v1.createWebhookToken(tx, orgA, { secretKey: 'the-shared-secret-123' }));
     assert.match(first.token, /^whk_[\w-]{43}$/);
-    assert.deepEqual(await resolveWebhookToken(t.db, first.token), { id: first.id, organizationId: orgA });
+    const resolved = await resolveWebhookToken(t.db, first.token);
+    assert.deepEqual([resolved?.id, resolved?.organizationId], [first.id, orgA]);
+    assert.match(resolved?.secretKeyHash ?? '', /^[0-9a-f]{64}$/, 'the secret comes back as its hash, never in clear');
     assert.equal(await resolveWebhookToken(t.db, 'whk_unknown'), undefined);
     assert.equal(await resolveWebhookToken(t.db, 'drk_not-a-webhook-token'), undefined);
 
     const second = await withTenant(t.db, orgA, (tx) => v1.rotateWebhookToken(tx, orgA));
     assert.ok(await resolveWebhookToken(t.db, first.token), 'the old token keeps working during the grace period');
     assert.equal((await withTenant(t.db, orgA, (tx) => v1.currentWebhookToken(tx)))?.token, second.token);
-    assert.equal(await withTenant(t.db, orgA, (tx) => v1.verifyWebhookSecret(tx, second.id, 'the-shared-secret-123')), 'ok', 'the secret carries over');
+    assert.equal(checkWebhookSecret((await resolveWebhookToken(t.db, second.token))!.secretKeyHash, 'the-shared-secret-123'), 'ok', 'the secret carries over');
 
     await withTenant(t.db, orgA, (tx) => v1.rotateWebhookToken(tx, orgA, { graceMs: 0 }));
     assert.equal(await resolveWebhookToken(t.db, first.token), undefined);
@@ -102,7 +104,7 @@ describe('integration secrets (real Postgres)', function () {
   for (const [what, presented, expected] of secretChecks) {
     it(`checks a webhook secret_key: ${what} → ${expected}`, async () => {
       const current = await withTenant(t.db, orgA, (tx) => v1.currentWebhookToken(tx));
-      assert.equal(await withTenant(t.db, orgA, (tx) => v1.verifyWebhookSecret(tx, current!.id, presented)), expected);
+      assert.equal(checkWebhookSecret((await resolveWebhookToken(t.db, current!.token))!.secretKeyHash, presented), expected);
     });
   }
 
@@ -122,7 +124,7 @@ describe('integration secrets (real Postgres)', function () {
     assert.equal((await withTenant(t.db, orgA, (tx) => only2.loadSmartleadCredentials(tx, orgA)))?.apiKey, 'sl-secret-A2');
     assert.equal((await withTenant(t.db, orgA, (tx) => only2.currentWebhookToken(tx)))?.token, tokenBefore?.token);
     const current = await withTenant(t.db, orgA, (tx) => only2.currentWebhookToken(tx));
-    assert.equal(await withTenant(t.db, orgA, (tx) => only2.verifyWebhookSecret(tx, current!.id, 'the-shared-secret-123')), 'ok');
+    assert.equal(checkWebhookSecret((await resolveWebhookToken(t.db, current!.token))!.secretKeyHash, 'the-shared-secret-123'), 'ok');
   });
 
   it('runs as `npm run rotate-keys` (src/workers/rotateKeys.ts) against a configured database', async () => {

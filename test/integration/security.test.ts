@@ -291,7 +291,7 @@ describe('identity and request security', function () {
       assert.deepEqual(reply.json, { accepted: 1, duplicates: 0 });
       const row = await withTenant(api.database.db, org.id, async (tx) => {
         const stored = (await tx('events').where({ idempotency_key: id }).first('id', 'flags')) as { id: number; flags: string[] };
-        const queued = await tx('event_dispatch_outbox').where({ event_id: stored.id }).select('event_id');
+        const queued = await tx('event_queue').where({ event_id: stored.id }).select('event_id');
         return { flags: stored.flags, queued: queued.length };
       });
       assert.deepEqual(row, { flags: ['stale'], queued: 0 });
@@ -399,7 +399,7 @@ describe('identity and request security', function () {
       const client = new pg.Client({ connectionString: api.database.superuserUrl });
       await client.connect();
       try {
-        for (const table of ['api_keys', 'integration_credentials', 'webhook_tokens', 'events', 'audit_log', 'idempotency_keys']) {
+        for (const table of ['api_keys', 'integration_credentials', 'webhook_tokens', 'events', 'audit_log', 'entity_counters']) {
           const dump = JSON.stringify((await client.query(`select * from ${table}`)).rows);
           for (const secret of secrets.keys()) assert.ok(!dump.includes(secret), `${table} stores ${secret.slice(0, 6)}… in plain text`);
         }

@@ -5,8 +5,7 @@
 import pg from 'pg';
 import type { Db } from '../../src/db/knex';
 import { appendAudit } from '../../src/db/repositories/audit';
-import { storeEvents } from '../../src/db/repositories/events';
-import { claimIdempotencyKey } from '../../src/db/repositories/idempotency';
+import { ingestEvents } from '../../src/db/repositories/events';
 import type { Integrations } from '../../src/db/repositories/integrations';
 import { withTenant } from '../../src/db/tenant';
 
@@ -52,10 +51,17 @@ export interface SeededRows {
 export async function seedEveryTenantTable(db: Db, integrations: Integrations, organizationId: string, tag: string): Promise<SeededRows> {
   return withTenant(db, organizationId, async (tx) => {
     const mailboxEmail = `sender@${tag}-mail.com`;
-    await storeEvents(tx, organizationId, [
+    // Two events: one stays queued for counting (event_queue), the other waits to be signalled (signal_queue).
+    await ingestEvents(tx, organizationId, [
       { idempotencyKey: `seed-${tag}`, type: 'HardBounce', source: 'api', occurredAt: new Date(), mailbox: mailboxEmail, campaignId: `${tag}-1` },
+      { idempotencyKey: `seed-${tag}-2`, type: 'HardBounce', source: 'api', occurredAt: new Date(), mailbox: mailboxEmail },
     ]);
     const mailbox = (await tx('mailboxes').where({ email: mailboxEmail }).first('id', 'domain_id')) as { id: string; domain_id: string };
+    const second = (await tx('events').where({ idempotency_key: `seed-${tag}-2` }).first('id')) as { id: number };
+    await tx('event_queue').where({ event_id: second.id }).delete();
+    await tx('signal_queue').insert({ organization_id: organizationId, event_id: second.id, mailbox_id: mailbox.id });
+    await tx('signal_backoff').insert({ organization_id: organizationId, mailbox_id: mailbox.id, attempts: 1, next_attempt_at: new Date() });
+    await tx('entity_counters').insert({ organization_id: organizationId, entity_type: 'mailbox', entity_key: mailboxEmail, bucket_start: new Date(), hard_bounces: 1 });
     await appendAudit(tx, { organizationId, entityType: 'mailbox', entityId: mailboxEmail, action: 'seeded', actor: 'test', message: 'Seeded.', engineVersion: 'test' });
     const campaignId = `${tag}-1`;
     await tx('campaigns').insert({ organization_id: organizationId, campaign_id: campaignId, name: `Campaign ${tag}`, status: 'ACTIVE' });
@@ -75,7 +81,6 @@ export async function seedEveryTenantTable(db: Db, integrations: Integrations, o
     });
     await integrations.saveSmartleadCredentials(tx, organizationId, { apiKey: `sl-api-key-${tag}`, baseUrl: 'http://127.0.0.1:9/api/v1' });
     const token = await integrations.createWebhookToken(tx, organizationId);
-    await claimIdempotencyKey(tx, organizationId, 'seed', `seed-${tag}`, 60_000);
     return { campaignId, mailboxId: mailbox.id, domainId: mailbox.domain_id, leadId: lead!.id, mailboxEmail, webhookToken: token.token };
   });
 }

@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { eventsSignal, mailboxWorkflow, snapshotQuery } from '../../src/workflows/mailboxWorkflow';
+import { bouncesSignal, mailboxWorkflow, snapshotQuery } from '../../src/workflows/mailboxWorkflow';
+import { summarizeWindows } from '../../src/domain/rollingWindows';
 import { smartleadSyncWorkflow } from '../../src/workflows/smartleadSyncWorkflow';
 import { createTimeSkippingEnv } from '../support/timeSkipping';
 
@@ -26,12 +27,12 @@ describe('workflow replay', function () {
     await env?.teardown();
   });
 
-  it('replays a fresh mailbox history (signals, audit activity, continue-as-new) without nondeterminism', async () => {
+  it('replays a fresh mailbox history (bounce signals, windows and audit activities, continue-as-new) without nondeterminism', async () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: 'replay',
       workflowsPath,
-      activities: { recordAudit: async () => true },
+      activities: { recordAudit: async () => true, readMailboxWindows: async () => summarizeWindows({ buckets: [] }, Date.now()) },
     });
     const history = await worker.runUntil(async () => {
       const handle = await env.client.workflow.start(mailboxWorkflow, {
@@ -40,14 +41,14 @@ describe('workflow replay', function () {
         args: [{ organizationId: '00000000-0000-4000-8000-0000000000aa', mailbox: 'replay@example.com', maxBatchesPerRun: 2 }],
       });
       const t = await env.currentTimeMs();
-      await handle.signal(eventsSignal, { events: [{ id: '1', type: 'EmailSent', occurredAt: t }] });
+      await handle.signal(bouncesSignal, { events: [{ seq: 1, type: 'HardBounce', occurredAt: t }] });
       await env.sleep('1 second');
-      await handle.signal(eventsSignal, { events: [{ id: '2', type: 'HardBounce', occurredAt: t }, { id: '1', type: 'EmailSent', occurredAt: t }] });
+      await handle.signal(bouncesSignal, { events: [{ seq: 2, type: 'HardBounce', occurredAt: t }, { seq: 1, type: 'HardBounce', occurredAt: t }] });
       await env.sleep('1 second');
-      await handle.signal(eventsSignal, { events: [{ id: '3', type: 'DeliveryFailure', occurredAt: t }] });
+      await handle.signal(bouncesSignal, { events: [{ seq: 3, type: 'DeliveryFailure', occurredAt: t }] });
       await env.sleep('1 second');
       const latest = env.client.workflow.getHandle(handle.workflowId);
-      assert.equal((await latest.query(snapshotQuery)).totalEvents, 3);
+      assert.deepEqual((await latest.query(snapshotQuery)).received, { hardBounces: 2, failures: 1 });
       await latest.terminate();
       // The first run: two batches, then continue-as-new.
       return env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();

@@ -1,15 +1,15 @@
 /**
- * POST /v1/events: Drason's normalized events from any sender. Stored durably (with a dispatch-outbox row) before
- * the response; then signalled to each mailbox's entity workflow. A 2xx means the events will be processed.
+ * POST /v1/events: Drason's normalized events from any sender. Stored durably, with their relay-queue rows, in one
+ * database round trip before the response; the relay counts them and signals bounces and failures to their
+ * mailbox's workflow later (src/services/eventRelay.ts). A 2xx depends on PostgreSQL alone and means the events
+ * will be processed.
  */
 import { z } from 'zod';
-import { withTenant } from '../../db/tenant';
-import { storeEvents } from '../../db/repositories/events';
+import { ingestEvents } from '../../db/repositories/events';
 import { MONITORED_EVENT_TYPES } from '../../domain/events';
 import { futureEventMessage, judgeEventTime, outOfRangeEventMessage, type EventTiming } from '../../domain/eventTiming';
 import { ValidationError } from '../../lib/errors';
 import { eventsIngested } from '../../lib/metrics';
-import { dispatchNow } from '../../services/eventDispatch';
 import { authOf } from '../auth';
 import type { Routes } from '../route';
 
@@ -56,27 +56,24 @@ export function mountEvents(routes: Routes): void {
         return message === undefined ? [] : [{ path: `events.${i}.occurredAt`, message }];
       });
       if (refused.length > 0) throw new ValidationError(`${refused.length} event(s) are timestamped in the future or at an implausible time; nothing was stored.`, refused);
-      const stored = await withTenant(deps.db, organizationId, (tx) =>
-        storeEvents(
-          tx,
-          organizationId,
-          body.events.map((e, i) => ({
-            idempotencyKey: e.id,
-            type: e.type,
-            source: 'api' as const,
-            occurredAt: new Date(e.occurredAt),
-            mailbox: e.mailbox,
-            ...(e.campaignId === undefined ? {} : { campaignId: e.campaignId }),
-            ...(e.leadEmail === undefined ? {} : { leadEmail: e.leadEmail }),
-            ...(e.detail === undefined ? {} : { detail: e.detail }),
-            ...(timings[i]!.kind === 'stale' ? { flags: ['stale'], counted: false } : {}),
-          })),
-        ),
+      const stored = await ingestEvents(
+        deps.db,
+        organizationId,
+        body.events.map((e, i) => ({
+          idempotencyKey: e.id,
+          type: e.type,
+          source: 'api' as const,
+          occurredAt: new Date(e.occurredAt),
+          mailbox: e.mailbox,
+          ...(e.campaignId === undefined ? {} : { campaignId: e.campaignId }),
+          ...(e.leadEmail === undefined ? {} : { leadEmail: e.leadEmail }),
+          ...(e.detail === undefined ? {} : { detail: e.detail }),
+          // Older than the longest window: stored as history, never counted.
+          ...(timings[i]!.kind === 'stale' ? { flags: ['stale'] } : {}),
+        })),
       );
       eventsIngested.inc({ source: 'api', duplicate: 'false' }, stored.accepted);
       eventsIngested.inc({ source: 'api', duplicate: 'true' }, stored.duplicates);
-      // Stored and committed: from here on the outbox guarantees delivery, so a signalling failure is not the client's problem.
-      await dispatchNow({ db: deps.db, client: deps.temporal, taskQueue: deps.taskQueue }, organizationId, stored.byMailbox);
       res.status(202).json({ accepted: stored.accepted, duplicates: stored.duplicates });
     },
   });

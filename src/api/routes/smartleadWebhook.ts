@@ -3,9 +3,11 @@
  *
  * The token in the path authenticates (an unknown token is a 404, like an unknown route). When the organization
  * configured a webhook secret, the body's secret_key must match (else 401, counted and audited at most once a
- * minute). Every accepted body is stored (without secret_key or email content) before the answer; sends and
- * bounces are then signalled to the mailbox's workflow. Unknown event types are stored and acknowledged, never
- * refused. Replays within REPLAY_WINDOW_MS are acknowledged as duplicates and change nothing.
+ * minute); the token lookup brings the secret's hash along, so checking it costs no query. Every accepted body is
+ * stored (without secret_key or email content) in one database round trip before the answer, idempotent on
+ * (organization, source, key): a replay is acknowledged as a duplicate and changes nothing. Temporal is never
+ * waited on; the relay counts the event and signals bounces later. Unknown event types are stored and acknowledged,
+ * never refused.
  *
  * Garbage is refused with 422, like on every route (src/api/route.ts): strings holding NUL or unpaired surrogates,
  * nesting deeper than MAX_INPUT_DEPTH, a body that is not a JSON object. Smartlead retries a failed delivery for
@@ -14,15 +16,13 @@
  */
 import { z } from 'zod';
 import { appendAudit } from '../../db/repositories/audit';
-import { storeEvents } from '../../db/repositories/events';
-import { claimIdempotencyKey } from '../../db/repositories/idempotency';
+import { ingestEvents } from '../../db/repositories/events';
+import { checkWebhookSecret } from '../../db/repositories/integrations';
 import { withTenant } from '../../db/tenant';
 import { ENGINE_VERSION } from '../../domain/engineVersion';
-import { REPLAY_WINDOW_MS } from '../../domain/eventTiming';
 import { mapSmartleadWebhook } from '../../ingestion/smartleadWebhook';
 import { UnauthenticatedError } from '../../lib/errors';
 import { eventsIngested, webhookRejections } from '../../lib/metrics';
-import { dispatchNow } from '../../services/eventDispatch';
 import { webhookOf } from '../auth';
 import type { Routes } from '../route';
 
@@ -52,53 +52,43 @@ export function mountSmartleadWebhook(routes: Routes): void {
     body: SmartleadBody,
     responses: { 202: { description: 'Stored (or a duplicate); will be processed', schema: Received } },
     handler: async ({ body, res, deps }) => {
-      const { organizationId, tokenId } = webhookOf(res);
-      const secret = await withTenant(deps.db, organizationId, async (tx) => {
-        const check = await deps.integrations.verifyWebhookSecret(tx, tokenId, body.secret_key);
-        if (check === 'missing' || check === 'mismatch') {
-          await appendAudit(tx, {
+      const { organizationId, tokenId, secretKeyHash } = webhookOf(res);
+      const secret = checkWebhookSecret(secretKeyHash, body.secret_key);
+      if (secret === 'missing' || secret === 'mismatch') {
+        await withTenant(deps.db, organizationId, (tx) =>
+          appendAudit(tx, {
             organizationId,
             entityType: 'integration',
             entityId: 'smartlead',
             action: 'webhook_rejected',
             actor: `webhook-token:${tokenId}`,
-            trigger: { signals: [`secret_key_${check}`] },
-            message: `A Smartlead webhook was refused because its secret_key was ${check === 'missing' ? 'missing' : 'wrong'}; make the webhook's secret in Smartlead match the one saved with PUT /v1/integrations/smartlead.`,
+            trigger: { signals: [`secret_key_${secret}`] },
+            message: `A Smartlead webhook was refused because its secret_key was ${secret === 'missing' ? 'missing' : 'wrong'}; make the webhook's secret in Smartlead match the one saved with PUT /v1/integrations/smartlead.`,
             engineVersion: ENGINE_VERSION,
             // One row a minute per reason, however many deliveries are refused.
-            idempotencyKey: `webhook-rejected:${tokenId}:${check}:${Math.floor(Date.now() / 60_000)}`,
-          });
-        }
-        return check;
-      });
-      if (secret === 'missing' || secret === 'mismatch') {
+            idempotencyKey: `webhook-rejected:${tokenId}:${secret}:${Math.floor(Date.now() / 60_000)}`,
+          }),
+        );
         webhookRejections.inc({ provider: 'smartlead', reason: `secret_key_${secret}` });
         throw new UnauthenticatedError(`The webhook body's secret_key is ${secret === 'missing' ? 'missing' : 'not the one configured for this organization'}.`);
       }
 
       const event = mapSmartleadWebhook(body, new Date());
-      const stored = await withTenant(deps.db, organizationId, async (tx) => {
-        if (!(await claimIdempotencyKey(tx, organizationId, 'smartlead-webhook', event.idempotencyKey, REPLAY_WINDOW_MS))) return undefined;
-        return storeEvents(tx, organizationId, [
-          {
-            idempotencyKey: event.idempotencyKey,
-            type: event.type,
-            source: 'smartlead',
-            occurredAt: event.occurredAt,
-            ...(event.mailbox === undefined ? {} : { mailbox: event.mailbox }),
-            ...(event.campaignId === undefined ? {} : { campaignId: event.campaignId }),
-            ...(event.leadEmail === undefined ? {} : { leadEmail: event.leadEmail }),
-            detail: event.detail,
-            flags: event.flags,
-            counted: event.counted,
-          },
-        ]);
-      });
-      const duplicate = stored === undefined || stored.accepted === 0;
+      const stored = await ingestEvents(deps.db, organizationId, [
+        {
+          idempotencyKey: event.idempotencyKey,
+          type: event.type,
+          source: 'smartlead',
+          occurredAt: event.occurredAt,
+          ...(event.mailbox === undefined ? {} : { mailbox: event.mailbox }),
+          ...(event.campaignId === undefined ? {} : { campaignId: event.campaignId }),
+          ...(event.leadEmail === undefined ? {} : { leadEmail: event.leadEmail }),
+          detail: event.detail,
+          flags: event.flags,
+        },
+      ]);
+      const duplicate = stored.accepted === 0;
       eventsIngested.inc({ source: 'smartlead', duplicate: String(duplicate) });
-      if (stored !== undefined && stored.byMailbox.size > 0) {
-        await dispatchNow({ db: deps.db, client: deps.temporal, taskQueue: deps.taskQueue }, organizationId, stored.byMailbox);
-      }
       res.status(202).json({ received: true, duplicate, eventType: event.eventType, recordedAs: event.type, counted: event.counted && !duplicate, flags: event.flags });
     },
   });

@@ -84,11 +84,29 @@ const activeTokens = (tx: Tx) =>
     .orderBy('created_at', 'desc');
 
 /** Looks a presented webhook token up across tenants (before the organization is known). */
-export async function resolveWebhookToken(db: Db, token: string): Promise<{ id: string; organizationId: string } | undefined> {
+export interface ResolvedWebhookToken {
+  id: string;
+  organizationId: string;
+  /** SHA-256 of the secret_key every body must carry, or null when the organization set none. */
+  secretKeyHash: string | null;
+}
+
+/** The webhook token's organization and secret-key hash, in one lookup (no tenant transaction needed). */
+export async function resolveWebhookToken(db: Db, token: string): Promise<ResolvedWebhookToken | undefined> {
   if (!token.startsWith(WEBHOOK_TOKEN_PREFIX) || token.length > 200) return undefined;
-  const result = await db.raw<{ rows: { id: string; organization_id: string }[] }>('select * from drason_resolve_webhook_token(?)', [sha256Hex(token)]);
+  const result = await db.raw<{ rows: { id: string; organization_id: string; secret_key_hash: string | null }[] }>(
+    'select * from drason_resolve_webhook_token(?)',
+    [sha256Hex(token)],
+  );
   const row = result.rows[0];
-  return row === undefined ? undefined : { id: row.id, organizationId: row.organization_id };
+  return row === undefined ? undefined : { id: row.id, organizationId: row.organization_id, secretKeyHash: row.secret_key_hash };
+}
+
+/** Whether a webhook body's secret_key matches the token's (constant time). */
+export function checkWebhookSecret(secretKeyHash: string | null, presented: unknown): WebhookSecretCheck {
+  if (secretKeyHash === null) return 'not_required';
+  if (typeof presented !== 'string' || presented === '') return 'missing';
+  return constantTimeEqual(sha256Hex(presented), secretKeyHash) ? 'ok' : 'mismatch';
 }
 
 export function createIntegrations(keyring: Keyring) {
@@ -264,13 +282,6 @@ export function createIntegrations(keyring: Keyring) {
     },
 
     /** Checks the body's secret_key against the one configured for this token (constant time). */
-    async verifyWebhookSecret(tx: Tx, tokenId: string, presented: unknown): Promise<WebhookSecretCheck> {
-      const row = (await tx<TokenRow>('webhook_tokens').where({ id: tokenId }).first('secret_key_hash')) as Pick<TokenRow, 'secret_key_hash'> | undefined;
-      if (row === undefined || row.secret_key_hash === null) return 'not_required';
-      if (typeof presented !== 'string' || presented === '') return 'missing';
-      return constantTimeEqual(sha256Hex(presented), row.secret_key_hash) ? 'ok' : 'mismatch';
-    },
-
     reencryptOrganization,
 
     /** Every organization, one transaction each: re-encrypts all secrets under the current key. Safe to re-run. */

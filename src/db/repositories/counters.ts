@@ -1,0 +1,99 @@
+/**
+ * Window counters: 5-minute buckets of sends, hard bounces and delivery failures per mailbox, domain and campaign,
+ * written only by the relay (src/db/repositories/relay.ts). Windows and velocity are computed from these buckets
+ * by src/domain/rollingWindows.ts. Events stay the source of truth: `rebuildCounters` recomputes them.
+ */
+import type { Tx } from '../tenant';
+import type { Bucket } from '../../domain/rollingWindows';
+import { WINDOWS } from '../../domain/rollingWindows';
+import { lockCountersExclusive } from './relay';
+
+export type CounterEntityType = 'mailbox' | 'domain' | 'campaign';
+
+/** Counter buckets are kept this long (the charts' horizon); older ones are pruned by the maintenance loop. */
+export const COUNTER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** The buckets of each given entity that can touch the longest window ending at `nowMs`, ascending. */
+export async function readBuckets(
+  tx: Tx,
+  entityType: CounterEntityType,
+  keys: string[],
+  nowMs: number,
+  horizonMs: number = WINDOWS['7d'],
+): Promise<Map<string, Bucket[]>> {
+  const result = new Map<string, Bucket[]>(keys.map((k) => [k, []]));
+  if (keys.length === 0) return result;
+  const rows = (await tx('entity_counters')
+    .where('entity_type', entityType)
+    .whereIn('entity_key', keys)
+    .andWhere('bucket_start', '>', new Date(nowMs - horizonMs - 5 * 60 * 1000))
+    .orderBy(['entity_key', 'bucket_start'])
+    .select('entity_key', 'bucket_start', 'sent', 'hard_bounces', 'failures')) as {
+    entity_key: string;
+    bucket_start: Date;
+    sent: number;
+    hard_bounces: number;
+    failures: number;
+  }[];
+  for (const r of rows) result.get(r.entity_key)?.push([r.bucket_start.getTime(), r.sent, r.hard_bounces, r.failures]);
+  return result;
+}
+
+export interface CounterRow {
+  entityType: CounterEntityType;
+  entityKey: string;
+  bucketStartMs: number;
+  sent: number;
+  hardBounces: number;
+  failures: number;
+}
+
+/** Every counter row of the current organization (tests and the rebuild command compare them). */
+export async function allCounters(tx: Tx): Promise<CounterRow[]> {
+  const rows = (await tx('entity_counters')
+    .orderBy(['entity_type', 'entity_key', 'bucket_start'])
+    .select('entity_type', 'entity_key', 'bucket_start', 'sent', 'hard_bounces', 'failures')) as {
+    entity_type: CounterEntityType;
+    entity_key: string;
+    bucket_start: Date;
+    sent: number;
+    hard_bounces: number;
+    failures: number;
+  }[];
+  return rows.map((r) => ({
+    entityType: r.entity_type,
+    entityKey: r.entity_key,
+    bucketStartMs: r.bucket_start.getTime(),
+    sent: r.sent,
+    hardBounces: r.hard_bounces,
+    failures: r.failures,
+  }));
+}
+
+/**
+ * Recomputes the current organization's counters from the stored events: every counted event no longer waiting in
+ * the relay queue, within the retention horizon. Holds the counters lock exclusively, so no relay counts meanwhile.
+ * Returns how many counter rows were written.
+ */
+export async function rebuildCounters(tx: Tx, organizationId: string, nowMs: number, retentionMs = COUNTER_RETENTION_MS): Promise<number> {
+  await lockCountersExclusive(tx, organizationId);
+  await tx('entity_counters').delete();
+  const { rows } = await tx.raw<{ rows: { written: number }[] }>(
+    `with written as (
+       insert into entity_counters (organization_id, entity_type, entity_key, bucket_start, sent, hard_bounces, failures)
+       select drason_current_org(), c.entity_type, c.entity_key, c.bucket_start, sum(c.sent), sum(c.hard_bounces), sum(c.failures)
+         from event_counter_contributions c
+        where c.organization_id = drason_current_org() and c.bucket_start >= drason_bucket_start(?::timestamptz)
+          and not exists (select 1 from event_queue q where q.organization_id = c.organization_id and q.event_id = c.event_id)
+        group by 2, 3, 4
+       returning 1
+     ) select count(*)::int as written from written`,
+    [new Date(nowMs - retentionMs)],
+  );
+  return rows[0]!.written;
+}
+
+/** Deletes the current organization's buckets older than the bucket holding `beforeMs` (the rebuild's horizon); returns how many. */
+export async function pruneCounters(tx: Tx, beforeMs: number): Promise<number> {
+  return tx('entity_counters').where('bucket_start', '<', tx.raw('drason_bucket_start(?::timestamptz)', [new Date(beforeMs)])).delete();
+}

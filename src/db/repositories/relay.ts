@@ -1,0 +1,153 @@
+/**
+ * The relay's two stages, as SQL (migrations/004_event_pipeline.ts has the tables). Both run inside `withTenant`.
+ *
+ * 1. Count: claim queued events (FOR UPDATE SKIP LOCKED, so relays in several processes never take the same row),
+ *    add them to the counters, delete them from the queue and queue their bounces and failures for signalling —
+ *    one statement in one transaction, so every stored event is counted exactly once.
+ * 2. Signal: one relay per organization at a time (a transaction-scoped advisory lock) reads the bounces and
+ *    failures waiting to be signalled, oldest first, skipping mailboxes that are backing off after a failed
+ *    signal; the caller signals, then records which mailboxes were delivered and which failed.
+ */
+import type { Tx } from '../tenant';
+import type { MonitoredEventType } from '../../domain/events';
+
+/** Held shared by every count stage of an organization and exclusively by a counter rebuild. */
+export async function lockCountersShared(tx: Tx, organizationId: string): Promise<void> {
+  await tx.raw(`select pg_advisory_xact_lock_shared(hashtextextended('drason-counters:' || ?, 0))`, [organizationId]);
+}
+
+export async function lockCountersExclusive(tx: Tx, organizationId: string): Promise<void> {
+  await tx.raw(`select pg_advisory_xact_lock(hashtextextended('drason-counters:' || ?, 0))`, [organizationId]);
+}
+
+export interface CountedBatch {
+  /** Events claimed, counted and cleared. */
+  counted: number;
+  /** Of those, bounces and failures queued for their mailbox's workflow. */
+  queuedForSignal: number;
+  /** When each counted event was stored (epoch ms), for lag measurement. */
+  receivedAtMs: number[];
+}
+
+/** Stage 1 for the current organization: counts up to `limit` queued events. */
+export async function countQueuedEvents(tx: Tx, organizationId: string, limit: number): Promise<CountedBatch> {
+  await lockCountersShared(tx, organizationId);
+  const { rows } = await tx.raw<{ rows: { counted: number; queued: number; received: number[] | null }[] }>(
+    `with claimed as (
+       select q.event_id from event_queue q where q.organization_id = drason_current_org()
+        order by q.event_id limit ? for update skip locked
+     ), gone as (
+       delete from event_queue q using claimed c
+        where q.organization_id = drason_current_org() and q.event_id = c.event_id
+       returning q.event_id
+     ), summed as (
+       select c.entity_type, c.entity_key, c.bucket_start,
+              sum(c.sent)::int as sent, sum(c.hard_bounces)::int as hard_bounces, sum(c.failures)::int as failures
+         from event_counter_contributions c join gone g on g.event_id = c.event_id
+        where c.organization_id = drason_current_org()
+        group by 1, 2, 3
+     ), upserted as (
+       insert into entity_counters as t (organization_id, entity_type, entity_key, bucket_start, sent, hard_bounces, failures)
+       select drason_current_org(), s.entity_type, s.entity_key, s.bucket_start, s.sent, s.hard_bounces, s.failures
+         from summed s order by s.entity_type, s.entity_key, s.bucket_start
+       on conflict (organization_id, entity_type, entity_key, bucket_start) do update
+         set sent = t.sent + excluded.sent, hard_bounces = t.hard_bounces + excluded.hard_bounces, failures = t.failures + excluded.failures
+       returning 1
+     ), counted as (
+       select e.id, e.type, e.mailbox_id, e.received_at from events e join gone g on g.event_id = e.id
+        where e.organization_id = drason_current_org()
+     ), to_signal as (
+       insert into signal_queue (organization_id, event_id, mailbox_id)
+       select drason_current_org(), c.id, c.mailbox_id from counted c where c.type in ('HardBounce', 'DeliveryFailure')
+       returning 1
+     )
+     select (select count(*) from counted)::int as counted,
+            (select count(*) from to_signal)::int as queued,
+            (select count(*) from upserted)::int as counters,
+            (select array_agg((extract(epoch from received_at) * 1000)::bigint) from counted) as received`,
+    [limit],
+  );
+  const row = rows[0]!;
+  return { counted: row.counted, queuedForSignal: row.queued, receivedAtMs: (row.received ?? []).map(Number) };
+}
+
+export interface PendingSignal {
+  seq: number;
+  mailboxId: string;
+  mailbox: string;
+  type: Extract<MonitoredEventType, 'HardBounce' | 'DeliveryFailure'>;
+  occurredAtMs: number;
+  receivedAtMs: number;
+  campaignId?: string;
+}
+
+/**
+ * Stage 2 for the current organization: the oldest bounces and failures waiting to be signalled, or undefined when
+ * another relay is signalling for this organization right now (it will also pick up what is waiting).
+ */
+export async function claimPendingSignals(tx: Tx, organizationId: string, limit: number): Promise<PendingSignal[] | undefined> {
+  const lock = await tx.raw<{ rows: { locked: boolean }[] }>(`select pg_try_advisory_xact_lock(hashtextextended('drason-signal:' || ?, 0)) as locked`, [
+    organizationId,
+  ]);
+  if (lock.rows[0]?.locked !== true) return undefined;
+  const { rows } = await tx.raw<{
+    rows: { event_id: number; mailbox_id: string; email: string; type: PendingSignal['type']; occurred_at: Date; received_at: Date; campaign_id: string | null }[];
+  }>(
+    `select s.event_id, s.mailbox_id, lower(m.email::text) as email, e.type, e.occurred_at, e.received_at, e.campaign_id
+       from signal_queue s
+       join events e on e.organization_id = s.organization_id and e.id = s.event_id
+       join mailboxes m on m.organization_id = s.organization_id and m.id = s.mailbox_id
+      where s.organization_id = drason_current_org()
+        and not exists (select 1 from signal_backoff b
+                         where b.organization_id = s.organization_id and b.mailbox_id = s.mailbox_id and b.next_attempt_at > now())
+      order by s.event_id limit ?`,
+    [limit],
+  );
+  return rows.map((r) => ({
+    seq: r.event_id,
+    mailboxId: r.mailbox_id,
+    mailbox: r.email,
+    type: r.type,
+    occurredAtMs: r.occurred_at.getTime(),
+    receivedAtMs: r.received_at.getTime(),
+    ...(r.campaign_id === null ? {} : { campaignId: r.campaign_id }),
+  }));
+}
+
+/** Delivered events leave the queue (and their mailbox's back-off ends); failed mailboxes back off, doubling to 5 minutes. */
+export async function completeSignals(
+  tx: Tx,
+  organizationId: string,
+  outcome: { deliveredSeqs: number[]; deliveredMailboxIds: string[]; failed: { mailboxId: string; error: string }[] },
+): Promise<void> {
+  if (outcome.deliveredSeqs.length > 0) {
+    await tx('signal_queue').whereIn('event_id', outcome.deliveredSeqs).delete();
+    await tx('signal_backoff').whereIn('mailbox_id', outcome.deliveredMailboxIds).delete();
+  }
+  if (outcome.failed.length > 0) {
+    await tx('signal_backoff')
+      .insert(
+        outcome.failed.map((f) => ({
+          organization_id: organizationId,
+          mailbox_id: f.mailboxId,
+          attempts: 1,
+          next_attempt_at: tx.raw(`now() + interval '5 seconds'`),
+          last_error: f.error.slice(0, 500),
+        })),
+      )
+      .onConflict(['organization_id', 'mailbox_id'])
+      .merge({
+        attempts: tx.raw('signal_backoff.attempts + 1'),
+        next_attempt_at: tx.raw(`now() + least(interval '5 minutes', interval '5 seconds' * power(2, signal_backoff.attempts))`),
+        last_error: tx.raw('excluded.last_error'),
+      });
+  }
+}
+
+/** How much is waiting, for readiness, metrics and tests. */
+export async function relayBacklog(tx: Tx): Promise<{ toCount: number; toSignal: number }> {
+  const { rows } = await tx.raw<{ rows: { to_count: number; to_signal: number }[] }>(
+    `select (select count(*) from event_queue)::int as to_count, (select count(*) from signal_queue)::int as to_signal`,
+  );
+  return { toCount: rows[0]!.to_count, toSignal: rows[0]!.to_signal };
+}

@@ -1,0 +1,196 @@
+/**
+ * The relay on real PostgreSQL and Temporal (src/services/eventRelay.ts): what "a 2xx means it will be processed"
+ * rests on. Events are counted exactly once however many relays run, bounces reach their mailbox workflow
+ * exactly once in effect, and nothing acknowledged is lost while Temporal is down.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import { allCounters, rebuildCounters } from '../../src/db/repositories/counters';
+import { ingestEvents, type NewEvent } from '../../src/db/repositories/events';
+import { createIntegrations } from '../../src/db/repositories/integrations';
+import { createOrganizationWithAdminKey } from '../../src/db/repositories/organizations';
+import { relayBacklog } from '../../src/db/repositories/relay';
+import { withTenant } from '../../src/db/tenant';
+import { BUCKET_MS } from '../../src/domain/rollingWindows';
+import { Keyring, generateEncryptionKeySpec } from '../../src/security/encryption';
+import { relayOnce, relayOrganization, signalMailbox, startEventRelay } from '../../src/services/eventRelay';
+import { connectClient } from '../../src/temporal/connection';
+import { installTemporalRuntime } from '../../src/workers/components';
+import { mailboxWorkflowId } from '../../src/workflows/ids';
+import { snapshotQuery } from '../../src/workflows/mailboxWorkflow';
+import { until } from '../support/processes';
+import { createTestDatabase, testTemporal, type TestDatabase } from '../support/stack';
+
+describe('event relay (real Postgres and Temporal)', function () {
+  this.timeout(120_000);
+  let t: TestDatabase;
+  let client: Client;
+  let close: () => Promise<void>;
+  let worker: Worker;
+  let running: Promise<void>;
+  const taskQueue = `relay-${crypto.randomUUID()}`;
+  const temporalDown = { workflow: { signalWithStart: () => Promise.reject(new Error('14 UNAVAILABLE: connection refused')) } } as unknown as Client;
+
+  before(async () => {
+    installTemporalRuntime('ERROR');
+    t = await createTestDatabase();
+    const server = await testTemporal();
+    const connected = await connectClient({ address: server.address, namespace: 'default', taskQueue });
+    client = connected.client;
+    close = () => connected.connection.close();
+    worker = await Worker.create({
+      connection: await NativeConnection.connect({ address: server.address }),
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities: createActivities({ db: t.db, integrations: createIntegrations(new Keyring(generateEncryptionKeySpec())) }),
+    });
+    running = worker.run();
+  });
+  after(async () => {
+    worker?.shutdown();
+    await running;
+    await close?.();
+    await t?.drop();
+  });
+
+  const newOrg = async (name: string): Promise<string> => (await createOrganizationWithAdminKey(t.db, name)).organization.id;
+  const deps = () => ({ db: t.db, client, taskQueue });
+  const event = (key: string, type: string, mailbox: string, extra: Partial<NewEvent> = {}): NewEvent => ({
+    idempotencyKey: key,
+    type,
+    source: 'api',
+    occurredAt: new Date(),
+    mailbox,
+    ...extra,
+  });
+  const counters = (org: string) => withTenant(t.db, org, (tx) => allCounters(tx));
+  const backlog = (org: string) => withTenant(t.db, org, (tx) => relayBacklog(tx));
+  const snapshot = (org: string, mailbox: string) => client.workflow.getHandle(mailboxWorkflowId(org, mailbox)).query(snapshotQuery);
+
+  it('buckets events in PostgreSQL exactly as src/domain/rollingWindows does (5 minutes)', async () => {
+    const at = new Date(Date.UTC(2026, 10, 21, 12, 34, 56, 789));
+    const { rows } = await t.db.raw<{ rows: { b: Date }[] }>('select drason_bucket_start(?::timestamptz) as b', [at]);
+    assert.equal(rows[0]!.b.getTime(), Math.floor(at.getTime() / BUCKET_MS) * BUCKET_MS);
+  });
+
+  it('counts every event per mailbox, domain and campaign, signals only bounces and failures, and keeps them queued while Temporal is down', async () => {
+    const org = await newOrg('Relay down');
+    const mailbox = 'ops@relay-down.test';
+    await ingestEvents(t.db, org, [
+      event('s-1', 'EmailSent', mailbox, { campaignId: '7' }),
+      event('s-2', 'EmailSent', mailbox, { campaignId: '7' }),
+      event('b-1', 'HardBounce', mailbox, { campaignId: '7' }),
+      event('f-1', 'DeliveryFailure', mailbox),
+      event('r-1', 'EMAIL_REPLY', mailbox), // stored, never counted
+      event('old-1', 'HardBounce', mailbox, { flags: ['stale'] }), // history: stored, never counted
+    ]);
+    assert.deepEqual(await backlog(org), { toCount: 4, toSignal: 0 });
+
+    const down = await relayOrganization({ db: t.db, client: temporalDown, taskQueue }, org);
+    assert.deepEqual(down, { counted: 4, signalled: 0, failedMailboxes: 1 });
+    const sum = (rows: Awaited<ReturnType<typeof counters>>, type: string) =>
+      rows.filter((r) => r.entityType === type).reduce((a, r) => [a[0]! + r.sent, a[1]! + r.hardBounces, a[2]! + r.failures], [0, 0, 0]);
+    const rows = await counters(org);
+    assert.deepEqual(sum(rows, 'mailbox'), [2, 1, 1]);
+    assert.deepEqual(sum(rows, 'domain'), [2, 1, 1]);
+    assert.deepEqual(sum(rows, 'campaign'), [2, 1, 0], 'the failure had no campaign');
+    assert.deepEqual(await backlog(org), { toCount: 0, toSignal: 2 }, 'counted once; the bounce and the failure wait for Temporal');
+    const backoff = (await withTenant(t.db, org, (tx) => tx('signal_backoff').select('attempts', 'next_attempt_at'))) as { attempts: number; next_attempt_at: Date }[];
+    assert.equal(backoff.length, 1);
+    assert.ok(backoff[0]!.next_attempt_at.getTime() > Date.now(), 'the mailbox backs off instead of retrying in a tight loop');
+    assert.deepEqual(await relayOrganization(deps(), org), { counted: 0, signalled: 0, failedMailboxes: 0 }, 'nothing is due during the back-off');
+
+    await withTenant(t.db, org, (tx) => tx('signal_backoff').update({ next_attempt_at: tx.raw("now() - interval '1 second'") }));
+    assert.deepEqual(await relayOrganization(deps(), org), { counted: 0, signalled: 2, failedMailboxes: 0 });
+    assert.deepEqual(await backlog(org), { toCount: 0, toSignal: 0 });
+    const snap = await until(async () => {
+      const s = await snapshot(org, mailbox);
+      return s.received.hardBounces + s.received.failures === 2 && s.lastWindows !== undefined ? s : undefined;
+    }, 30_000, 'the workflow to take the bounce and the failure and read its windows');
+    assert.deepEqual(snap.received, { hardBounces: 1, failures: 1 });
+    assert.deepEqual(snap.lastWindows?.windows['1h'], { sent: 2, hardBounces: 1, failures: 1 }, 'the workflow read its windows from the counters');
+  });
+
+  it('a redelivered signal (the commit after it failed) changes nothing in the workflow', async () => {
+    const org = await newOrg('Redelivery');
+    const mailbox = 'sam@redelivery.test';
+    await ingestEvents(t.db, org, [event('b-1', 'HardBounce', mailbox), event('b-2', 'HardBounce', mailbox)]);
+    await relayOrganization(deps(), org);
+    const first = await until(async () => {
+      const s = await snapshot(org, mailbox);
+      return s.received.hardBounces === 2 && s.buffered === 0 ? s : undefined;
+    }, 30_000, 'both bounces taken');
+    const seqs = (await withTenant(t.db, org, (tx) => tx('events').orderBy('id').pluck('id'))) as number[];
+    await signalMailbox(client, taskQueue, org, mailbox, seqs.map((seq) => ({ seq, type: 'HardBounce', occurredAt: Date.now() })));
+    await ingestEvents(t.db, org, [event('b-3', 'HardBounce', mailbox)]);
+    await relayOrganization(deps(), org);
+    const after = await until(async () => {
+      const s = await snapshot(org, mailbox);
+      return s.received.hardBounces >= 3 && s.buffered === 0 ? s : undefined;
+    }, 30_000, 'the third bounce taken');
+    assert.equal(after.received.hardBounces, 3, 'the two redelivered bounces were dropped, the new one taken');
+    assert.ok(after.highWater > first.highWater);
+  });
+
+  it('two relays at once count every event exactly once, and a rebuild from the events equals the live counters', async () => {
+    const org = await newOrg('Two relays');
+    const mailboxes = Array.from({ length: 20 }, (_, i) => `m${i}@two-relays-${i % 3}.test`);
+    const events: NewEvent[] = [];
+    for (let i = 0; i < 3000; i += 1) {
+      const type = i % 20 === 0 ? 'HardBounce' : i % 33 === 0 ? 'DeliveryFailure' : 'EmailSent';
+      events.push(event(`e-${i}`, type, mailboxes[i % mailboxes.length]!, { campaignId: String(i % 4), occurredAt: new Date(Date.now() - (i % 50) * 60_000) }));
+    }
+    for (let i = 0; i < events.length; i += 500) await ingestEvents(t.db, org, events.slice(i, i + 500));
+    // Small batches so both relays interleave over many transactions.
+    const options = { countBatch: 50, signalBatch: 50 };
+    const drain = async (): Promise<number> => {
+      let counted = 0;
+      for (;;) {
+        const r = await relayOrganization(deps(), org, options);
+        counted += r.counted;
+        if (r.counted === 0 && r.signalled === 0 && (await backlog(org)).toCount === 0 && (await backlog(org)).toSignal === 0) return counted;
+      }
+    };
+    const [a, b] = await Promise.all([drain(), drain()]);
+    assert.equal(a + b, 3000, 'the two relays counted 3000 events between them');
+    assert.ok(a > 0 && b > 0, `both relays took part (${a} + ${b})`);
+
+    const live = await counters(org);
+    const totals = live.filter((r) => r.entityType === 'mailbox').reduce((s, r) => s + r.sent + r.hardBounces + r.failures, 0);
+    assert.equal(totals, 3000);
+    const rebuilt = await withTenant(t.db, org, async (tx) => {
+      await rebuildCounters(tx, org, Date.now());
+      return allCounters(tx);
+    });
+    assert.deepEqual(rebuilt, live);
+
+    const bounces = events.filter((e) => e.type !== 'EmailSent');
+    const received = await until(async () => {
+      let sum = 0;
+      for (const m of mailboxes) {
+        const s = await snapshot(org, m).catch(() => undefined);
+        sum += (s?.received.hardBounces ?? 0) + (s?.received.failures ?? 0);
+      }
+      return sum === bounces.length ? sum : undefined;
+    }, 60_000, 'every bounce and failure taken by its workflow');
+    assert.equal(received, bounces.length);
+  });
+
+  it('wakes on NOTIFY at once, without waiting for its poll', async () => {
+    const org = await newOrg('Notify');
+    // Drain what other tests left so only this organization's event wakes it.
+    while ((await relayOnce(deps())).counted > 0);
+    const relay = startEventRelay({ ...deps(), databaseUrl: t.appUrl }, { pollMs: 3_600_000 });
+    try {
+      await until(async () => ((await t.db.raw(`select 1 from pg_stat_activity where application_name = 'drason-relay-listener' and query ilike 'listen%'`)).rows.length > 0 ? true : undefined), 30_000, 'the listener');
+      await ingestEvents(t.db, org, [event('n-1', 'EmailSent', 'n@notify.test')]);
+      await until(async () => ((await backlog(org)).toCount === 0 ? true : undefined), 30_000, 'the event counted');
+      assert.equal((await counters(org)).filter((r) => r.entityType === 'mailbox')[0]?.sent, 1);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
