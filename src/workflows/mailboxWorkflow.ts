@@ -135,7 +135,12 @@ export async function mailboxWorkflow(input: MailboxWorkflowInput): Promise<void
           entityId: input.mailbox,
           action: 'events_observed',
           actor: 'system',
-          trigger: { signals: Object.keys(tally), window: '1h', observed: lastHour },
+          trigger: {
+            signals: Object.keys(tally),
+            window: '1h',
+            observed: lastHour,
+            ...(seqs.length === 0 ? {} : { sequences: { first: Math.min(...seqs), last: Math.max(...seqs), count: seqs.length } }),
+          },
           message: describeObservedBatch(input.mailbox, tally, lastHour),
         });
       }

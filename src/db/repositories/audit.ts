@@ -7,6 +7,8 @@ export interface AuditTrigger {
   observed?: unknown;
   threshold?: unknown;
   window?: string;
+  /** Which stored events (event-store sequence numbers) the entry is about. */
+  sequences?: { first: number; last: number; count: number };
   /** Configuration changes: the values before and after. */
   before?: unknown;
   after?: unknown;
