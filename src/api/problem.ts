@@ -4,6 +4,7 @@
  */
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { ZodError } from 'zod';
+import { isDatabaseUnavailable } from '../db/unavailable';
 import { AppError, ValidationError, type FieldProblem } from '../lib/errors';
 import { componentLogger } from '../lib/logger';
 
@@ -119,6 +120,13 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, next) 
   if (typeof sqlstate === 'string' && Object.hasOwn(CLIENT_VALUE_SQLSTATES, sqlstate)) {
     log.warn('the database refused a value that validation let through', { requestId: res.getHeader('x-request-id'), ...where, sqlstate });
     sendProblem(res, 422, 'validation_failed', `The request holds ${CLIENT_VALUE_SQLSTATES[sqlstate]}.`);
+    return;
+  }
+  if (isDatabaseUnavailable(err)) {
+    // Nothing was acknowledged; the sender must retry (Smartlead and Clay do on a 5xx with Retry-After).
+    log.warn('PostgreSQL is unavailable; answering 503', { requestId: res.getHeader('x-request-id'), ...where, error: String(err) });
+    res.setHeader('retry-after', '5');
+    sendProblem(res, 503, 'dependency_unavailable', 'PostgreSQL is not reachable right now; nothing was stored. Retry shortly.');
     return;
   }
   log.error('unhandled error', { requestId: res.getHeader('x-request-id'), ...where, error: err instanceof Error ? err.stack : String(err) });

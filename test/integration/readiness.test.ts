@@ -24,6 +24,23 @@ describe('readiness', function () {
       assert.equal(ready.status, 503);
       assert.deepEqual(await ready.json(), { status: 'not ready', postgres: false, temporal: true });
       assert.equal((await fetch(`${api.url}/healthz`)).status, 200);
+
+      // Ingestion answers 503 with Retry-After (never 500, never a 2xx for something not stored), as does any read.
+      const attempts = [
+        fetch(`${api.url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer drk_some-key', 'content-type': 'application/json' },
+          body: JSON.stringify({ events: [{ id: 'e-1', type: 'HardBounce', occurredAt: new Date().toISOString(), mailbox: 'a@b.test' }] }),
+        }),
+        fetch(`${api.url}/v1/webhooks/smartlead/whk_${'a'.repeat(43)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"event_type":"EMAIL_SENT"}' }),
+        fetch(`${api.url}/v1/audit`, { headers: { authorization: 'Bearer drk_some-key' } }),
+      ];
+      for (const reply of await Promise.all(attempts)) {
+        assert.equal(reply.status, 503);
+        assert.equal(reply.headers.get('retry-after'), '5');
+        assert.match(reply.headers.get('content-type') ?? '', /application\/problem\+json/);
+        assert.match(((await reply.json()) as { detail: string }).detail, /PostgreSQL is not reachable/);
+      }
     } finally {
       await api.stop();
     }
