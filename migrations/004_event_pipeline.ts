@@ -182,6 +182,18 @@ export async function up(knex: Knex): Promise<void> {
     $$`);
   await allowOwnerDefinerRead(knex, 'entity_counters');
   await restrictFunctionToApp(knex, 'drason_orgs_with_counters_before(timestamptz)');
+  // The counter rebuild visits every organization that has events or counters.
+  for (const table of ['organizations', 'events']) await allowOwnerDefinerRead(knex, table);
+  await knex.raw(`
+    create function drason_orgs_with_counted_data(p_limit int)
+    returns table (organization_id uuid)
+    language sql stable security definer set search_path = public as $$
+      select o.id from organizations o
+       where exists (select 1 from events e where e.organization_id = o.id)
+          or exists (select 1 from entity_counters c where c.organization_id = o.id)
+       order by o.id limit p_limit
+    $$`);
+  await restrictFunctionToApp(knex, 'drason_orgs_with_counted_data(int)');
 
   // ---- Backfill (as the owner: lift FORCEd RLS for these statements only, inside the migration's transaction) ----
   const backfilled = ['events', 'mailboxes', 'domains', 'event_dispatch_outbox', 'entity_counters', 'signal_queue'];

@@ -8,43 +8,28 @@
  * else it starts it for the duration. See docs/decisions/006-encryption-at-rest-and-rotation.md.
  */
 import { config, ConfigError } from '../config';
-import { createDb, pingDb } from '../db/knex';
-import { migrateLatest } from '../db/migrate';
+import { createDb } from '../db/knex';
 import { createIntegrations } from '../db/repositories/integrations';
-import { APP_ROLE, embeddedUrl, startEmbeddedPostgres } from '../embedded/postgres';
-import { embeddedPostgresOptions, loadOrCreateSecrets } from '../embedded/secrets';
 import { Keyring } from '../security/encryption';
+import { commandDatabase } from './commandDatabase';
 import { runMain } from './main';
 
 export async function rotateKeys(): Promise<{ organizations: number; secrets: number; keyId: string }> {
   const cfg = config();
-  let databaseUrl = cfg.DATABASE_URL;
-  let encryptionKeys = cfg.DRASON_ENCRYPTION_KEYS;
-  let embedded: { stop(): Promise<void> } | undefined;
-  if (cfg.embedded.postgres) {
-    const secrets = loadOrCreateSecrets(cfg.dataDir);
-    encryptionKeys ??= secrets.encryptionKeys;
-    databaseUrl = embeddedUrl(APP_ROLE, secrets.appPassword, cfg.EMBEDDED_PG_PORT, 'drason');
-    const probe = createDb({ url: databaseUrl, poolMax: 1 });
-    const running = await pingDb(probe);
-    await probe.destroy();
-    if (!running) {
-      const pg = await startEmbeddedPostgres(embeddedPostgresOptions(secrets, cfg.dataDir, cfg.EMBEDDED_PG_PORT));
-      embedded = pg;
-      await migrateLatest({ ownerUrl: pg.ownerUrl, appRole: APP_ROLE });
-    }
-  }
+  const target = await commandDatabase(cfg);
+  const encryptionKeys = cfg.DRASON_ENCRYPTION_KEYS ?? target.secrets?.encryptionKeys;
   if (encryptionKeys === undefined) {
+    await target.release();
     throw new ConfigError([{ variable: 'DRASON_ENCRYPTION_KEYS', message: 'set it to the key list (new key first) to rotate to' }]);
   }
   const keyring = new Keyring(encryptionKeys);
-  const db = createDb({ url: databaseUrl!, poolMax: 2 });
+  const db = createDb({ url: target.databaseUrl, poolMax: 2 });
   try {
     const result = await createIntegrations(keyring).rotateEncryptionKeys(db);
     return { ...result, keyId: keyring.currentKeyId };
   } finally {
     await db.destroy();
-    await embedded?.stop();
+    await target.release();
   }
 }
 

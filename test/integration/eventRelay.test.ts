@@ -21,7 +21,7 @@ import { connectClient } from '../../src/temporal/connection';
 import { installTemporalRuntime } from '../../src/workers/components';
 import { mailboxWorkflowId } from '../../src/workflows/ids';
 import { snapshotQuery } from '../../src/workflows/mailboxWorkflow';
-import { until } from '../support/processes';
+import { runEntryPoint, until } from '../support/processes';
 import { createTestDatabase, testTemporal, type TestDatabase } from '../support/stack';
 
 describe('event relay (real Postgres and Temporal)', function () {
@@ -177,6 +177,19 @@ describe('event relay (real Postgres and Temporal)', function () {
       return sum === bounces.length ? sum : undefined;
     }, 60_000, 'every bounce and failure taken by its workflow');
     assert.equal(received, bounces.length);
+  });
+
+  it('`npm run rebuild-counters` repairs drifted counters from the events and says how many buckets differed', async () => {
+    const org = await newOrg('Rebuild command');
+    await ingestEvents(t.db, org, [event('c-1', 'EmailSent', 'r@rebuild.test', { campaignId: '9' }), event('c-2', 'HardBounce', 'r@rebuild.test')]);
+    await relayOrganization({ db: t.db, client: temporalDown, taskQueue }, org);
+    const live = await counters(org);
+    await withTenant(t.db, org, (tx) => tx('entity_counters').where({ entity_type: 'mailbox' }).update({ sent: 999 }));
+    await withTenant(t.db, org, (tx) => tx('entity_counters').where({ entity_type: 'campaign' }).delete());
+    const run = runEntryPoint('src/workers/rebuildCounters.ts', { DATABASE_URL: t.appUrl, LOG_LEVEL: 'warn' });
+    assert.equal(await run.exited, 0, run.output());
+    assert.match(run.output(), /Rebuilt \d+ counter bucket\(s\) for \d+ organization\(s\) from the stored events; 2 bucket\(s\) differed from the live counters and were corrected\./);
+    assert.deepEqual(await counters(org), live);
   });
 
   it('wakes on NOTIFY at once, without waiting for its poll', async () => {
