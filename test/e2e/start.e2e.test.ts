@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../support/ports';
-import { processesMatching, runEntryPoint, until, type Running } from '../support/processes';
+import { embeddedStackEnv, processesMatching, runEntryPoint, until, type Running } from '../support/processes';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- responses are read as arbitrary JSON
 type Json = any;
@@ -24,17 +23,7 @@ describe('npm start (end to end)', function () {
 
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drason-e2e-'));
-    env = {
-      DRASON_DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      EMBEDDED_PG_PORT: String(await freePort()),
-      EMBEDDED_TEMPORAL_PORT: String(await freePort()),
-      EMBEDDED_TEMPORAL_UI_PORT: String(await freePort()),
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: '',
-      TEMPORAL_ADDRESS: '',
-      DRASON_ADMIN_TOKEN: '',
-    };
+    env = await embeddedStackEnv(dataDir, 'warn');
   });
 
   after(async () => {
@@ -82,7 +71,7 @@ describe('npm start (end to end)', function () {
     key = created.json.apiKey.key;
   });
 
-  it('stores events, signals the mailbox workflow, and shows its audit row', async () => {
+  it('stores events, counts them, signals the bounce to the mailbox workflow, and shows its audit row', async () => {
     const now = new Date().toISOString();
     const posted = await call('POST', '/v1/events', {
       events: [
@@ -103,7 +92,8 @@ describe('npm start (end to end)', function () {
       'the mailbox workflow to audit the events',
     );
     assert.equal(row.entityId, 'sam@acme-mail.com');
-    assert.match(row.message, /1 send, 1 hard bounce for mailbox sam@acme-mail\.com/);
+    // The bounce was signalled; the send only counted, and shows in the window the workflow read from the counters.
+    assert.match(row.message, /Recorded 1 hard bounce for mailbox sam@acme-mail\.com; last hour: 1 send, 1 hard bounce/);
     assert.deepEqual(row.trigger.observed, { sent: 1, hardBounces: 1, failures: 0 });
 
     const repeat = await call('POST', '/v1/events', {
