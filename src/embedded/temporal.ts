@@ -1,6 +1,7 @@
 /**
  * The Temporal dev server (`temporal server start-dev`) with a persistent SQLite file under the data folder,
- * the Web UI, and Drason's custom search attributes registered at launch.
+ * the Web UI, and Drason's custom search attributes registered at launch. A dev server left running by an earlier
+ * start that was killed (SIGKILL) is stopped first (src/embedded/leftovers.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { componentLogger } from '../lib/logger';
 import { temporalCliPath } from './binaries';
+import { forgetPid, isTemporalOf, recordPid, stopLeftover, type LeftoverServer } from './leftovers';
 import { SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
 
 const log = componentLogger('embedded-temporal');
@@ -29,19 +31,39 @@ export interface EmbeddedTemporalOptions {
   cliPath?: string;
 }
 
+/**
+ * A dev server of an earlier start killed without an orderly stop keeps running, holding its ports and the SQLite
+ * file. It records no pid of its own, so each start writes one (temporal.pid beside temporal.sqlite).
+ */
+export function leftoverTemporal(dataDir: string): LeftoverServer {
+  return {
+    name: 'Temporal dev server',
+    pidFile: path.join(dataDir, 'temporal.pid'),
+    isServer: (info) => isTemporalOf(info, path.join(dataDir, 'temporal.sqlite')),
+    stopSignals: [
+      { signal: 'SIGTERM', waitMs: 10_000 },
+      { signal: 'SIGKILL', waitMs: 5_000 },
+    ],
+  };
+}
+
 export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): Promise<EmbeddedTemporalHandle> {
   const cli = options.cliPath ?? temporalCliPath();
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
+  const leftover = options.dataDir === undefined ? undefined : leftoverTemporal(options.dataDir);
   if (options.dataDir !== undefined) {
     fs.mkdirSync(options.dataDir, { recursive: true });
     args.push('--db-filename', path.join(options.dataDir, 'temporal.sqlite'));
   }
+  if (leftover !== undefined) await stopLeftover(leftover);
   if (options.headless === true || options.uiPort === undefined) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort));
   if (options.namespace !== 'default') args.push('--namespace', options.namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
 
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const pidFile = leftover?.pidFile;
+  if (pidFile !== undefined) recordPid(pidFile, child.pid);
   let output = '';
   const collect = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-4000);
@@ -52,6 +74,7 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): P
   // If this process dies without an orderly stop, take the dev server with it.
   const killOnExit = (): void => {
     child.kill('SIGKILL');
+    if (pidFile !== undefined) forgetPid(pidFile, child.pid);
   };
   process.once('exit', killOnExit);
   let exited = false;
@@ -59,6 +82,7 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions): P
     child.once('exit', () => {
       exited = true;
       process.removeListener('exit', killOnExit);
+      if (pidFile !== undefined) forgetPid(pidFile, child.pid);
       resolve();
     });
   });

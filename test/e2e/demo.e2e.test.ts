@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../support/ports';
-import { processesMatching, runEntryPoint } from '../support/processes';
+import { embeddedStackEnv, processesMatching, runEntryPoint } from '../support/processes';
 
 describe('npm run demo (end to end)', function () {
   this.timeout(180_000);
@@ -18,18 +17,7 @@ describe('npm run demo (end to end)', function () {
   });
 
   it('syncs the simulated Smartlead account, streams its webhooks through Drason, and narrates what was recorded', async () => {
-    const demo = runEntryPoint('src/workers/demo.ts', {
-      DRASON_DATA_DIR: dataDir,
-      PORT: String(await freePort()),
-      EMBEDDED_PG_PORT: String(await freePort()),
-      EMBEDDED_TEMPORAL_PORT: String(await freePort()),
-      EMBEDDED_TEMPORAL_UI_PORT: String(await freePort()),
-      LOG_LEVEL: 'error',
-      DATABASE_URL: '',
-      TEMPORAL_ADDRESS: '',
-      DRASON_ADMIN_TOKEN: '',
-      DRASON_ENCRYPTION_KEYS: '',
-    }, ['--once', '--seconds', '6']);
+    const demo = runEntryPoint('src/workers/demo.ts', { ...(await embeddedStackEnv(dataDir, 'error')), DRASON_ENCRYPTION_KEYS: '' }, ['--once', '--seconds', '6']);
     const code = await Promise.race([demo.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 170_000))]);
     const out = demo.output();
     assert.equal(code, 0, out);

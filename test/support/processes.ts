@@ -1,6 +1,7 @@
 /** Helpers to run Drason's own entry points as child processes in tests. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { freePort } from './ports';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -36,6 +37,24 @@ export function runEntryPoint(entry: string, env: NodeJS.ProcessEnv, args: strin
         await new Promise((r) => setTimeout(r, 200));
       }
     },
+  };
+}
+
+/**
+ * The environment of an `npm start`-like entry point with nothing configured: embedded PostgreSQL and Temporal with
+ * their data in `dataDir`, every port free, and no variable inherited from the test process's environment.
+ */
+export async function embeddedStackEnv(dataDir: string, logLevel: string): Promise<NodeJS.ProcessEnv> {
+  return {
+    DRASON_DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    EMBEDDED_PG_PORT: String(await freePort()),
+    EMBEDDED_TEMPORAL_PORT: String(await freePort()),
+    EMBEDDED_TEMPORAL_UI_PORT: String(await freePort()),
+    LOG_LEVEL: logLevel,
+    DATABASE_URL: '',
+    TEMPORAL_ADDRESS: '',
+    DRASON_ADMIN_TOKEN: '',
   };
 }
 
