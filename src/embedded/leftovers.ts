@@ -161,8 +161,9 @@ async function stop(server: LeftoverServer, pid: number): Promise<void> {
     try {
       process.kill(pid, signal);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return;
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ESRCH') return;
+      throw new Error(`Cannot send ${signal} to the leftover ${server.name} (pid ${pid}) of this data folder (${code ?? String(error)}): stop it, then start again.`, { cause: error });
     }
     if (await exited(pid, waitMs)) return;
     log.warn(`the leftover ${server.name} (pid ${pid}) did not stop after ${signal}`);
