@@ -14,6 +14,7 @@ import { failedAuthRateLimit } from './rateLimit';
 import { Routes } from './route';
 import { mountApiKeys } from './routes/apiKeys';
 import { mountAudit } from './routes/audit';
+import { mountEntities } from './routes/entities';
 import { mountEvents } from './routes/events';
 import { mountHealth } from './routes/health';
 import { mountIntegrations } from './routes/integrations';
@@ -58,6 +59,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   mountSettings(routes);
   mountIntegrations(routes);
   mountOverview(routes);
+  mountEntities(routes);
   mountEvents(routes);
   mountSmartleadWebhook(routes);
   mountAudit(routes);

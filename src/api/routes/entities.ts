@@ -1,0 +1,276 @@
+/**
+ * GET /v1/mailboxes, /v1/domains, /v1/campaigns and their details (viewer): each entity's stored state with its
+ * rolling 1h / 24h / 7d windows and velocity. A page's windows are read with one counters query for the whole page
+ * (src/db/repositories/counters.ts) and summarised by src/domain/rollingWindows.ts.
+ */
+import { z } from 'zod';
+import { readBuckets, type CounterEntityType } from '../../db/repositories/counters';
+import {
+  ENTITY_STATES,
+  getCampaign,
+  getDomain,
+  getMailbox,
+  listCampaigns,
+  listDomains,
+  listMailboxes,
+  MEMBERS_PER_LIST_ITEM,
+  type CampaignRecord,
+  type DomainRecord,
+  type EntityRecord,
+  type MailboxRecord,
+  type PageRequest,
+} from '../../db/repositories/entities';
+import { withTenant, type Tx } from '../../db/tenant';
+import { summarizeWindows, type WindowSummary } from '../../domain/rollingWindows';
+import { NotFoundError } from '../../lib/errors';
+import { domainWorkflowId, mailboxWorkflowId } from '../../workflows/ids';
+import { authOf } from '../auth';
+import type { ApiDeps } from '../deps';
+import { decodeCursor, limitSchema, pageOf } from '../pagination';
+import type { Routes } from '../route';
+
+// ---- Schemas ----
+
+const WindowCountsSchema = z.object({ sent: z.number().int(), hardBounces: z.number().int(), failures: z.number().int() }).openapi('WindowCounts');
+const RatesSchema = z
+  .object({ hardBounceRate: z.number().describe('Hard bounces per send (0 when nothing was sent).'), failureRate: z.number().describe('Delivery failures per send.') })
+  .openapi('Rates');
+const byWindow = <T extends z.ZodType>(schema: T) => z.object({ '1h': schema, '24h': schema, '7d': schema });
+
+/** What every monitored entity shows: Drason's health state and its windows. */
+const healthFields = {
+  state: z.enum(ENTITY_STATES).describe("Drason's health state (stored; healthy until the monitoring engine judges otherwise)."),
+  riskScore: z.number().nullable().describe('0–100; null until the monitoring engine computes risk scores.'),
+  pauseReason: z.string().nullable(),
+  windows: byWindow(WindowCountsSchema).describe('Sends, hard bounces and delivery failures in the rolling windows ending now.').openapi('Windows'),
+  rates: byWindow(RatesSchema).describe('The rates of each window.'),
+  velocity: RatesSchema.describe('The 1h rate minus the 24h rate: positive means getting worse.'),
+};
+const workflowFields = {
+  workflowId: z.string().describe("The id of the entity's Temporal workflow."),
+  temporalUrl: z.string().nullable().describe('A link to that workflow in the Temporal Web UI; null when no Web UI address is configured.'),
+};
+const cooldownUntil = z.string().nullable().describe('When a cooldown ends (ISO-8601); null until the monitoring engine runs cooldowns.');
+const members = {
+  mailboxes: z.array(z.string()).describe(`Mailbox emails in order; on list pages only the first ${MEMBERS_PER_LIST_ITEM} (see mailboxCount).`),
+  mailboxCount: z.number().int().describe('How many mailboxes there are in all.'),
+};
+
+const MailboxSchema = z
+  .object({
+    email: z.string(),
+    domain: z.string(),
+    ...healthFields,
+    cooldownUntil,
+    deletedExternally: z.boolean().describe('Removed from Smartlead: no longer counts as a sender.'),
+    ...workflowFields,
+  })
+  .openapi('Mailbox');
+const DomainSchema = z.object({ domain: z.string(), ...healthFields, cooldownUntil, ...members, ...workflowFields }).openapi('Domain');
+const CampaignSchema = z
+  .object({
+    campaignId: z.string().describe("Smartlead's campaign id."),
+    name: z.string(),
+    status: z.string().describe("Smartlead's status, verbatim (ACTIVE, PAUSED, …)."),
+    ...healthFields,
+    ...members,
+    deletedExternally: z.boolean().describe('Deleted in Smartlead: leads routed to it stay held.'),
+  })
+  .openapi('Campaign');
+const pageSchema = (item: z.ZodType, name: string) => z.object({ items: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
+
+const ListQuery = z.object({
+  limit: limitSchema,
+  cursor: z.string().max(1000).optional().describe('nextCursor of the previous page.'),
+  state: z.enum(ENTITY_STATES).optional().describe('Only entities in this state.'),
+});
+
+// ---- Reading ----
+
+type Summarized<R> = R & WindowSummary;
+
+interface EntityReader<R extends EntityRecord> {
+  counters: CounterEntityType;
+  list(tx: Tx, page: PageRequest): Promise<R[]>;
+}
+
+/** One page of entities with their windows: the page, then one counters read for all of its keys. */
+async function readPage<R extends EntityRecord>(
+  deps: ApiDeps,
+  organizationId: string,
+  reader: EntityReader<R>,
+  query: z.infer<typeof ListQuery>,
+): Promise<{ items: Summarized<R>[]; nextCursor: string | null }> {
+  // A cursor names the list it came from, so another list's cursor is refused rather than misread.
+  const cursor = decodeCursor(query.cursor, z.object({ of: z.literal(reader.counters), after: z.string().min(1).max(400) }));
+  const now = Date.now();
+  const { rows, buckets } = await withTenant(deps.db, organizationId, async (tx) => {
+    const rows = await reader.list(tx, { limit: query.limit + 1, after: cursor?.after, state: query.state });
+    const keys = rows.slice(0, query.limit).map((r) => r.key);
+    return { rows, buckets: await readBuckets(tx, reader.counters, keys, now) };
+  });
+  const page = pageOf(rows, query.limit, (last) => ({ of: reader.counters, after: last.key }));
+  return { items: page.items.map((r) => ({ ...r, ...summarizeWindows({ buckets: buckets.get(r.key) ?? [] }, now) })), nextCursor: page.nextCursor };
+}
+
+/** One entity with its windows, or a 404 (another organization's entity is invisible, so it is "not found" too). */
+async function readOne<R extends EntityRecord>(
+  deps: ApiDeps,
+  organizationId: string,
+  counters: CounterEntityType,
+  find: (tx: Tx) => Promise<R | undefined>,
+  notFound: string,
+): Promise<Summarized<R>> {
+  const now = Date.now();
+  const found = await withTenant(deps.db, organizationId, async (tx) => {
+    const record = await find(tx);
+    return record === undefined ? undefined : { record, buckets: await readBuckets(tx, counters, [record.key], now) };
+  });
+  if (found === undefined) throw new NotFoundError(notFound);
+  return { ...found.record, ...summarizeWindows({ buckets: found.buckets.get(found.record.key) ?? [] }, now) };
+}
+
+// ---- Responses ----
+
+/** The workflow's page in the Temporal Web UI, or null when no Web UI address is known. */
+function temporalUrlOf(deps: ApiDeps, workflowId: string): string | null {
+  const base = deps.temporalUiUrl?.replace(/\/+$/, '');
+  if (base === undefined || base === '') return null;
+  return `${base}/namespaces/${encodeURIComponent(deps.temporal.options.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+const health = (e: Summarized<EntityRecord>) => ({
+  state: e.state,
+  riskScore: null,
+  pauseReason: e.pauseReason,
+  windows: e.windows,
+  rates: e.rates,
+  velocity: e.velocity,
+});
+
+const workflowLink = (deps: ApiDeps, workflowId: string) => ({ workflowId, temporalUrl: temporalUrlOf(deps, workflowId) });
+
+const mailboxView = (deps: ApiDeps, organizationId: string, m: Summarized<MailboxRecord>): z.infer<typeof MailboxSchema> => ({
+  email: m.email,
+  domain: m.domain,
+  ...health(m),
+  cooldownUntil: null,
+  deletedExternally: m.deletedExternally,
+  ...workflowLink(deps, mailboxWorkflowId(organizationId, m.email)),
+});
+
+const domainView = (deps: ApiDeps, organizationId: string, d: Summarized<DomainRecord>): z.infer<typeof DomainSchema> => ({
+  domain: d.domain,
+  ...health(d),
+  cooldownUntil: null,
+  mailboxes: d.mailboxes,
+  mailboxCount: d.mailboxCount,
+  ...workflowLink(deps, domainWorkflowId(organizationId, d.domain)),
+});
+
+const campaignView = (c: Summarized<CampaignRecord>): z.infer<typeof CampaignSchema> => ({
+  campaignId: c.campaignId,
+  name: c.name,
+  status: c.status,
+  ...health(c),
+  mailboxes: c.mailboxes,
+  mailboxCount: c.mailboxCount,
+  deletedExternally: c.deletedExternally,
+});
+
+// ---- Routes ----
+
+/** One kind of entity: its list and its detail endpoint. */
+interface EntityEndpoints<R extends EntityRecord> extends EntityReader<R> {
+  /** Collection path, e.g. /v1/mailboxes. */
+  path: string;
+  /** The path parameter naming one entity, and its schema. */
+  param: string;
+  paramSchema: z.ZodString;
+  /** For messages: "mailbox". */
+  noun: string;
+  schema: z.ZodType;
+  pageName: string;
+  listSummary: string;
+  detailSummary: string;
+  find(tx: Tx, id: string): Promise<R | undefined>;
+  view(deps: ApiDeps, organizationId: string, record: Summarized<R>): unknown;
+}
+
+function mountEntity<R extends EntityRecord>(routes: Routes, e: EntityEndpoints<R>): void {
+  routes.add({
+    method: 'get',
+    path: e.path,
+    summary: `${e.listSummary} Keyset pages (limit 1–500, default 50; nextCursor), optionally of one state.`,
+    tags: ['entities'],
+    access: 'viewer',
+    query: ListQuery,
+    responses: { 200: { description: `A page of ${e.path.slice('/v1/'.length)}`, schema: pageSchema(e.schema, e.pageName) } },
+    handler: async ({ query, res, deps }) => {
+      const { organizationId } = authOf(res);
+      const page = await readPage(deps, organizationId, e, query);
+      res.json({ items: page.items.map((r) => e.view(deps, organizationId, r)), nextCursor: page.nextCursor });
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: `${e.path}/:${e.param}`,
+    summary: e.detailSummary,
+    tags: ['entities'],
+    access: 'viewer',
+    params: z.object({ [e.param]: e.paramSchema }),
+    responses: { 200: { description: `The ${e.noun}`, schema: e.schema } },
+    handler: async ({ params, res, deps }) => {
+      const { organizationId } = authOf(res);
+      const id = params[e.param] ?? '';
+      const record = await readOne(deps, organizationId, e.counters, (tx) => e.find(tx, id), `There is no ${e.noun} ${id} in this organization.`);
+      res.json(e.view(deps, organizationId, record));
+    },
+  });
+}
+
+export function mountEntities(routes: Routes): void {
+  mountEntity(routes, {
+    path: '/v1/mailboxes',
+    param: 'email',
+    paramSchema: z.string().min(1).max(320),
+    noun: 'mailbox',
+    counters: 'mailbox',
+    schema: MailboxSchema,
+    pageName: 'MailboxPage',
+    listSummary: 'Mailboxes with their state and 1h/24h/7d windows, ordered by email (lower-case).',
+    detailSummary: 'One mailbox (email compared case-insensitively) with its state, windows and workflow.',
+    list: listMailboxes,
+    find: getMailbox,
+    view: mailboxView,
+  });
+  mountEntity(routes, {
+    path: '/v1/domains',
+    param: 'domain',
+    paramSchema: z.string().min(1).max(253),
+    noun: 'domain',
+    counters: 'domain',
+    schema: DomainSchema,
+    pageName: 'DomainPage',
+    listSummary: `Sending domains with their state, windows and first ${MEMBERS_PER_LIST_ITEM} mailboxes, ordered by name (lower-case).`,
+    detailSummary: 'One sending domain (case-insensitive) with its state, windows, workflow and all its mailboxes.',
+    list: listDomains,
+    find: getDomain,
+    view: domainView,
+  });
+  mountEntity(routes, {
+    path: '/v1/campaigns',
+    param: 'campaignId',
+    paramSchema: z.string().min(1).max(100).describe("Smartlead's campaign id."),
+    noun: 'campaign',
+    counters: 'campaign',
+    schema: CampaignSchema,
+    pageName: 'CampaignPage',
+    listSummary: `Smartlead campaigns with their state, windows and first ${MEMBERS_PER_LIST_ITEM} mailboxes, ordered by campaign id (as text).`,
+    detailSummary: "One campaign by Smartlead's campaign id, with its state, windows and all its mailboxes.",
+    list: listCampaigns,
+    find: getCampaign,
+    view: (_deps, _organizationId, c) => campaignView(c),
+  });
+}
