@@ -6,8 +6,8 @@ import type { Knex } from 'knex';
 import * as m001 from './001_foundation';
 import * as m002 from './002_tenancy';
 import * as m003 from './003_retention';
-import * as m004 from './004_event_pipeline';
-import * as m005 from './005_entity_reads';
+import * as m004 from './004_entity_keys';
+import * as m005 from './005_event_pipeline';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -17,6 +17,6 @@ export const migrations: NamedMigration[] = [
   { name: '001_foundation', ...m001 },
   { name: '002_tenancy', ...m002 },
   { name: '003_retention', ...m003 },
-  { name: '004_event_pipeline', ...m004 },
-  { name: '005_entity_reads', ...m005 },
+  { name: '004_entity_keys', ...m004 },
+  { name: '005_event_pipeline', ...m005 },
 ];

@@ -1,6 +1,6 @@
 /**
  * Rolling 1h / 24h / 7d windows of sends, hard bounces and delivery failures, computed from 5-minute buckets.
- * The buckets are the counters the relay keeps in PostgreSQL (entity_counters; migrations/004_event_pipeline.ts
+ * The buckets are the counters the relay keeps in PostgreSQL (entity_counters; migrations/005_event_pipeline.ts
  * buckets with the same 5 minutes, checked by a test). Pure and clock-free: callers pass "now".
  */
 export const BUCKET_MS = 5 * 60 * 1000;

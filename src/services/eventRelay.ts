@@ -28,7 +28,7 @@ import { relayEventsCounted, relayLag, relaySignals } from '../lib/metrics';
 
 const log = componentLogger('relay');
 
-/** The channel `drason_ingest_events` notifies (migrations/004_event_pipeline.ts). */
+/** The channel `drason_ingest_events` notifies (migrations/005_event_pipeline.ts). */
 export const EVENTS_CHANNEL = 'drason_events';
 
 /** How long one signal may take; past it the mailbox backs off and its events wait for the next try. */

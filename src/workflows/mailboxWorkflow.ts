@@ -47,7 +47,7 @@ export interface MailboxWorkflowState {
   /** Bounces and failures taken since the workflow started, across runs. */
   received?: { hardBounces: number; failures: number };
   batchesAudited: number;
-  // Fields of runs started before the event pipeline (migrations/004); read only when such a run continues.
+  // Fields of runs started before the event pipeline (migrations/005); read only when such a run continues.
   totalEvents?: number;
   recentEventIds?: string[];
   pendingEvents?: MonitoredEvent[];

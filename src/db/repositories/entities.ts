@@ -4,7 +4,7 @@
  * the `key` each record carries.
  *
  * Pages are keyset pages in key order: the lower-case email or domain name (the generated `email_key` / `name_key`
- * columns, migrations/005_entity_reads.ts, which row-level security lets the planner use as index conditions, unlike
+ * columns, migrations/004_entity_keys.ts, which row-level security lets the planner use as index conditions, unlike
  * citext comparisons) or Smartlead's campaign id (text order: "10" comes before "9").
  */
 import type { Knex } from 'knex';

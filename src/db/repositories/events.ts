@@ -1,5 +1,5 @@
 /**
- * The event store. Ingestion is one call of `drason_ingest_events` (migrations/004_event_pipeline.ts): mailboxes
+ * The event store. Ingestion is one call of `drason_ingest_events` (migrations/005_event_pipeline.ts): mailboxes
  * and domains first seen, the events, and their relay-queue rows, in one round trip and one transaction. Nothing
  * here talks to Temporal; the relay (src/services/eventRelay.ts) does, later.
  */

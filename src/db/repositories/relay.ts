@@ -1,5 +1,5 @@
 /**
- * The relay's two stages, as SQL (migrations/004_event_pipeline.ts has the tables). Both run inside `withTenant`.
+ * The relay's two stages, as SQL (migrations/005_event_pipeline.ts has the tables). Both run inside `withTenant`.
  *
  * 1. Count: claim queued events (FOR UPDATE SKIP LOCKED, so relays in several processes never take the same row),
  *    add them to the counters, delete them from the queue and queue their bounces and failures for signalling —

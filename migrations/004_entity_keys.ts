@@ -1,5 +1,6 @@
 /**
- * Entity reads (GET /v1/mailboxes, /v1/domains and their details): keys the planner can use under row-level security.
+ * Keys the planner can use under row-level security, for entity reads (GET /v1/mailboxes, /v1/domains and their
+ * details) and for ingestion's mailbox and domain lookups (drason_ingest_events, migrations/005_event_pipeline.ts).
  *
  * Mailbox emails and domain names are citext, and citext's comparison functions are not LEAKPROOF. PostgreSQL never
  * evaluates a non-leakproof condition before a table's row-level-security policy, so under FORCEd RLS `email = $1`
@@ -8,7 +9,7 @@
  * before it.
  *
  * So each table gets a stored, generated lower-case text key — exactly the key the window counters use
- * (entity_counters.entity_key, migrations/004_event_pipeline.ts) — unique per organization. Text comparison is
+ * (entity_counters.entity_key, migrations/005_event_pipeline.ts) — unique per organization. Text comparison is
  * leakproof, so lookups and pages ordered by the key are index range scans. A second index per table serves the
  * `?state=` filter in key order. Campaigns need nothing: campaign_id is text, and (organization_id, campaign_id) is
  * already unique.

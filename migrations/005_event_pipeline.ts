@@ -107,7 +107,9 @@ export async function up(knex: Knex): Promise<void> {
   // ---- The request path: one call, one round trip ----
   // SECURITY INVOKER: it runs as the application role under row-level security, scoped to p_org for this
   // transaction only. Input: a JSON array of {key, type, source, occurredAt, mailbox?, domain?, campaignId?,
-  // leadEmail?, detail, flags}; mailbox and domain arrive normalized (src/workflows/ids.ts owns that rule).
+  // leadEmail?, detail, flags}; mailbox and domain arrive normalized (src/workflows/ids.ts owns that rule), so they are
+  // looked up by the lower-case keys of 004_entity_keys: citext comparisons are not leakproof and so never index
+  // conditions under FORCEd row-level security.
   await knex.raw(`
     create function drason_ingest_events(p_org uuid, p_events jsonb)
     returns table (accepted int, queued int)
@@ -123,7 +125,7 @@ export async function up(knex: Knex): Promise<void> {
       insert into mailboxes (organization_id, email, domain_id)
         select distinct on (x.mailbox) p_org, x.mailbox, d.id
           from jsonb_to_recordset(p_events) as x(mailbox text, domain text)
-          join domains d on d.organization_id = p_org and d.name = x.domain::citext
+          join domains d on d.organization_id = p_org and d.name_key = x.domain
          where x.mailbox is not null
          order by x.mailbox on conflict do nothing;
       with input as (
@@ -132,7 +134,7 @@ export async function up(knex: Knex): Promise<void> {
       ), stored as (
         insert into events (organization_id, idempotency_key, type, source, occurred_at, mailbox_id, campaign_id, lead_email, detail, flags)
         select p_org, i.key, i.type, i.source, i."occurredAt", m.id, i."campaignId", i."leadEmail", coalesce(i.detail, '{}'::jsonb), coalesce(i.flags, '{}')
-          from input i left join mailboxes m on m.organization_id = p_org and m.email = i.mailbox::citext
+          from input i left join mailboxes m on m.organization_id = p_org and m.email_key = i.mailbox
         on conflict (organization_id, source, idempotency_key) do nothing
         returning id, type, mailbox_id, flags
       ), queued as (
@@ -220,5 +222,5 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(): Promise<void> {
-  throw new Error('004_event_pipeline is not reversible: restore from a backup taken before it (the dropped outbox and idempotency keys are not kept).');
+  throw new Error('005_event_pipeline is not reversible: restore from a backup taken before it (the dropped outbox and idempotency keys are not kept).');
 }
