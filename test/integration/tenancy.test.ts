@@ -84,15 +84,55 @@ const ID_ENDPOINTS: IdEndpoint[] = [
       assert.ok(own.json.items.length > 0);
     },
   },
+  {
+    name: 'GET /v1/mailboxes/:email',
+    existingId: async (_api, owner) => owner.seed.mailboxEmail,
+    missingId: () => `nobody-${crypto.randomUUID().slice(0, 8)}@nowhere-mail.com`,
+    request: (api, caller, id) => api.call('GET', `/v1/mailboxes/${encodeURIComponent(id)}`, { token: caller.adminKey }),
+    expect: 'not_found',
+    ownerStillReaches: async (api, owner, id) => {
+      assert.equal((await api.call('GET', `/v1/mailboxes/${encodeURIComponent(id)}`, { token: owner.adminKey })).status, 200);
+    },
+  },
+  {
+    name: 'GET /v1/domains/:domain',
+    existingId: async (_api, owner) => owner.seed.mailboxEmail.split('@')[1]!,
+    missingId: () => `nowhere-${crypto.randomUUID().slice(0, 8)}.test`,
+    request: (api, caller, id) => api.call('GET', `/v1/domains/${encodeURIComponent(id)}`, { token: caller.adminKey }),
+    expect: 'not_found',
+    ownerStillReaches: async (api, owner, id) => {
+      assert.equal((await api.call('GET', `/v1/domains/${encodeURIComponent(id)}`, { token: owner.adminKey })).status, 200);
+    },
+  },
+  {
+    name: 'GET /v1/campaigns/:campaignId',
+    existingId: async (_api, owner) => owner.seed.campaignId,
+    missingId: () => `missing-${crypto.randomUUID().slice(0, 8)}`,
+    request: (api, caller, id) => api.call('GET', `/v1/campaigns/${encodeURIComponent(id)}`, { token: caller.adminKey }),
+    expect: 'not_found',
+    ownerStillReaches: async (api, owner, id) => {
+      assert.equal((await api.call('GET', `/v1/campaigns/${encodeURIComponent(id)}`, { token: owner.adminKey })).status, 200);
+    },
+  },
   // When they land, e.g.:
   // { name: 'GET /v1/leads/:id', existingId: async (_api, owner) => owner.seed.leadId, missingId: () => crypto.randomUUID(),
   //   request: (api, caller, id) => api.call('GET', `/v1/leads/${id}`, { token: caller.adminKey }), expect: 'not_found', ... },
-  // { name: 'GET /v1/campaigns/:campaignId', existingId: async (_api, owner) => owner.seed.campaignId, ... },
   // { name: 'POST /v1/mailboxes/:email/override', ... },
 ];
 
 /** Lists (and single-object reads) that must never show another organization's rows. */
-const LISTS = ['/v1/api-keys', '/v1/audit', '/v1/audit?entityType=api_key', '/v1/audit?entityType=integration', '/v1/settings', '/v1/integrations/smartlead', '/v1/overview'];
+const LISTS = [
+  '/v1/api-keys',
+  '/v1/audit',
+  '/v1/audit?entityType=api_key',
+  '/v1/audit?entityType=integration',
+  '/v1/settings',
+  '/v1/integrations/smartlead',
+  '/v1/overview',
+  '/v1/mailboxes',
+  '/v1/domains',
+  '/v1/campaigns',
+];
 
 /** The reply with the probed id replaced, so "another's id" and "a missing id" can be compared exactly. */
 const normalized = (reply: Reply, id: string): unknown => ({
