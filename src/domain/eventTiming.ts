@@ -11,12 +11,6 @@ export const MAX_FUTURE_SKEW_MS = 15 * 60 * 1000;
 export const STALE_AFTER_MS = WINDOWS['7d'];
 
 /**
- * How long an idempotency key is remembered. Smartlead retries a failed webhook delivery for hours, Clay's HTTP API
- * column for minutes, and API clients as they please: 30 days is far past all of them.
- */
-export const REPLAY_WINDOW_MS = 30 * 24 * 60 * 60 * 1000;
-
-/**
  * The plausible range of an event's time: nothing Drason watches happened before 2000 or will happen after 2100.
  * A timestamp outside it is garbage (an epoch of 0, a year typed wrong, JavaScript's smallest date), and some are
  * beyond what Postgres can store at all.

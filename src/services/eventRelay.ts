@@ -104,7 +104,11 @@ export async function relayOrganization(deps: RelayDeps, organizationId: string,
     const pending = await claimPendingSignals(tx, organizationId, options.signalBatch ?? 2000);
     if (pending === undefined || pending.length === 0) return { receivedAtMs: [], failedMailboxes: 0 };
     const byMailbox = new Map<string, PendingSignal[]>();
-    for (const p of pending) byMailbox.set(p.mailboxId, [...(byMailbox.get(p.mailboxId) ?? []), p]);
+    for (const p of pending) {
+      const events = byMailbox.get(p.mailboxId);
+      if (events === undefined) byMailbox.set(p.mailboxId, [p]);
+      else events.push(p);
+    }
     const deliveredSeqs: number[] = [];
     const deliveredMailboxIds: string[] = [];
     const failed: { mailboxId: string; error: string }[] = [];
