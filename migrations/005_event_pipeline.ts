@@ -3,7 +3,9 @@
  *
  * - `drason_ingest_events(org, events)`: the whole request-path write in one round trip — mailboxes and domains
  *   seen for the first time, the events, and a relay-queue row per countable event, idempotent on (organization,
- *   source, key). It NOTIFYs `drason_events` so a waiting relay wakes at once.
+ *   source, key). It does not NOTIFY: a NOTIFY takes a database-wide lock at commit, which serialised every
+ *   ingestion behind one WAL flush (measured: Lock:object was most of PostgreSQL's waiting). The API wakes the relay
+ *   with its own throttled NOTIFY instead (src/services/relayWaker.ts).
  * - `event_queue`: stored events not yet counted. The relay claims rows with FOR UPDATE SKIP LOCKED, adds them to
  *   `entity_counters` and deletes them in one transaction (exactly once per stored event).
  * - `entity_counters`: 5-minute buckets of sends, hard bounces and delivery failures per mailbox, domain and
@@ -119,14 +121,18 @@ export async function up(knex: Knex): Promise<void> {
       v_queued int;
     begin
       perform set_config('drason.organization_id', p_org::text, true);
+      -- First sightings only: skipping the speculative insert for known rows keeps the common case to index lookups.
       insert into domains (organization_id, name)
-        select distinct p_org, x.domain from jsonb_to_recordset(p_events) as x(domain text) where x.domain is not null
+        select distinct p_org, x.domain from jsonb_to_recordset(p_events) as x(domain text)
+         where x.domain is not null
+           and not exists (select 1 from domains d where d.organization_id = p_org and d.name_key = x.domain)
         order by 2 on conflict do nothing;
       insert into mailboxes (organization_id, email, domain_id)
         select distinct on (x.mailbox) p_org, x.mailbox, d.id
           from jsonb_to_recordset(p_events) as x(mailbox text, domain text)
           join domains d on d.organization_id = p_org and d.name_key = x.domain
          where x.mailbox is not null
+           and not exists (select 1 from mailboxes m where m.organization_id = p_org and m.email_key = x.mailbox)
          order by x.mailbox on conflict do nothing;
       with input as (
         select x.* from jsonb_to_recordset(p_events) as x(
@@ -143,9 +149,6 @@ export async function up(knex: Knex): Promise<void> {
         returning 1
       )
       select (select count(*) from stored), (select count(*) from queued) into v_accepted, v_queued;
-      if v_queued > 0 then
-        perform pg_notify('drason_events', '');
-      end if;
       return query select v_accepted, v_queued;
     end $$`);
   await knex.raw(`revoke all on function drason_ingest_events(uuid, jsonb) from public`);

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { RateLimitSettings } from '../config';
 import type { Db } from '../db/knex';
 import type { Integrations } from '../db/repositories/integrations';
+import type { RelayWaker } from '../services/relayWaker';
 
 export interface ApiDeps {
   db: Db;
@@ -15,4 +16,6 @@ export interface ApiDeps {
   integrations: Integrations;
   rateLimits: RateLimitSettings;
   smartleadSyncIntervalMinutes: number;
+  /** Poked after ingestion queued events, so the relay counts them at once. */
+  relayWaker: Pick<RelayWaker, 'poke' | 'stop'>;
 }

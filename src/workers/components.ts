@@ -18,7 +18,8 @@ import { createIntegrations } from '../db/repositories/integrations';
 import { componentLogger } from '../lib/logger';
 import { Keyring } from '../security/encryption';
 import type { RateLimitOptions } from '../smartlead';
-import { startEventRelay } from '../services/eventRelay';
+import { startEventRelay, type RelayOptions } from '../services/eventRelay';
+import { RelayWaker } from '../services/relayWaker';
 import { startMaintenanceLoop } from '../services/maintenance';
 import { connectClient, connectWorkerConnection, type TemporalSettings } from '../temporal/connection';
 
@@ -63,7 +64,13 @@ export interface Stoppable {
   stop(): Promise<void>;
 }
 
-export async function startWorkerComponent(settings: RuntimeSettings, options: { db?: Db } = {}): Promise<Stoppable> {
+export interface WorkerComponentOptions {
+  db?: Db;
+  /** Passed to the event relay (e.g. benchmark instrumentation: onCounted, onSignalled). */
+  relay?: RelayOptions;
+}
+
+export async function startWorkerComponent(settings: RuntimeSettings, options: WorkerComponentOptions = {}): Promise<Stoppable> {
   installTemporalRuntime();
   const db = options.db ?? createDb({ url: settings.databaseUrl, poolMax: settings.poolMax });
   await assertApplicationRoleIsolated(db);
@@ -81,7 +88,7 @@ export async function startWorkerComponent(settings: RuntimeSettings, options: {
   });
   const running = worker.run();
   const { client, connection: clientConnection } = await connectClient(settings.temporal);
-  const relay = startEventRelay({ db, client, taskQueue: settings.temporal.taskQueue, databaseUrl: settings.databaseUrl });
+  const relay = startEventRelay({ db, client, taskQueue: settings.temporal.taskQueue, databaseUrl: settings.databaseUrl }, options.relay);
   const maintenance = startMaintenanceLoop(db);
   log.info(`worker polling task queue ${settings.temporal.taskQueue} on ${settings.temporal.address}`);
   return {
@@ -117,6 +124,7 @@ export async function startApiComponent(
     integrations: createIntegrations(new Keyring(settings.encryptionKeys)),
     rateLimits: settings.rateLimits ?? DEFAULT_RATE_LIMITS,
     smartleadSyncIntervalMinutes: settings.smartleadSyncIntervalMinutes ?? 15,
+    relayWaker: new RelayWaker(db),
   };
   const { app } = createApp(deps);
   const server = await new Promise<Server>((resolve, reject) => {
@@ -138,6 +146,7 @@ export async function startApiComponent(
         // Requests still running after 10 s (a hung dependency) are cut so the rest of shutdown can proceed.
         setTimeout(() => server.closeAllConnections(), 10_000).unref();
       });
+      deps.relayWaker.stop();
       await connection.close();
       if (options.db === undefined) await db.destroy();
     },

@@ -17,6 +17,7 @@ import { withTenant } from '../../src/db/tenant';
 import { BUCKET_MS } from '../../src/domain/rollingWindows';
 import { Keyring, generateEncryptionKeySpec } from '../../src/security/encryption';
 import { relayOnce, relayOrganization, signalMailbox, startEventRelay } from '../../src/services/eventRelay';
+import { RelayWaker } from '../../src/services/relayWaker';
 import { connectClient } from '../../src/temporal/connection';
 import { installTemporalRuntime } from '../../src/workers/components';
 import { mailboxWorkflowId } from '../../src/workflows/ids';
@@ -192,7 +193,7 @@ describe('event relay (real Postgres and Temporal)', function () {
     assert.deepEqual(await counters(org), live);
   });
 
-  it('wakes on NOTIFY at once, without waiting for its poll', async () => {
+  it('wakes on the NOTIFY the API sends after ingesting (RelayWaker), without waiting for its poll', async () => {
     const org = await newOrg('Notify');
     // Drain what other tests left so only this organization's event wakes it.
     while ((await relayOnce(deps())).counted > 0);
@@ -200,7 +201,11 @@ describe('event relay (real Postgres and Temporal)', function () {
     try {
       await until(async () => ((await t.db.raw(`select 1 from pg_stat_activity where application_name = 'drason-relay-listener' and query ilike 'listen%'`)).rows.length > 0 ? true : undefined), 30_000, 'the listener');
       await ingestEvents(t.db, org, [event('n-1', 'EmailSent', 'n@notify.test')]);
+      assert.deepEqual(await backlog(org), { toCount: 1, toSignal: 0 }, 'ingestion itself notifies nobody');
+      const waker = new RelayWaker(t.db);
+      waker.poke();
       await until(async () => ((await backlog(org)).toCount === 0 ? true : undefined), 30_000, 'the event counted');
+      waker.stop();
       assert.equal((await counters(org)).filter((r) => r.entityType === 'mailbox')[0]?.sent, 1);
     } finally {
       await relay.stop();

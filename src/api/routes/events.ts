@@ -72,6 +72,7 @@ export function mountEvents(routes: Routes): void {
           ...(timings[i]!.kind === 'stale' ? { flags: ['stale'] } : {}),
         })),
       );
+      if (stored.queued > 0) deps.relayWaker.poke();
       eventsIngested.inc({ source: 'api', duplicate: 'false' }, stored.accepted);
       eventsIngested.inc({ source: 'api', duplicate: 'true' }, stored.duplicates);
       res.status(202).json({ accepted: stored.accepted, duplicates: stored.duplicates });

@@ -87,6 +87,7 @@ export function mountSmartleadWebhook(routes: Routes): void {
           flags: event.flags,
         },
       ]);
+      if (stored.queued > 0) deps.relayWaker.poke();
       const duplicate = stored.accepted === 0;
       eventsIngested.inc({ source: 'smartlead', duplicate: String(duplicate) });
       res.status(202).json({ received: true, duplicate, eventType: event.eventType, recordedAs: event.type, counted: event.counted && !duplicate, flags: event.flags });
