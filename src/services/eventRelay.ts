@@ -9,7 +9,8 @@
  *    signalled: they only serve as denominators, and the counters have them. A failed signal leaves the mailbox's
  *    events queued and backs the mailbox off; Temporal being down never loses an acknowledged event.
  *
- * It sleeps until PostgreSQL NOTIFYs `drason_events` (sent by every ingestion that queued something) or a slow poll
+ * It sleeps until a NOTIFY on `drason_events` (sent by the API after ingestion queued something, throttled:
+ * src/services/relayWaker.ts) or a slow poll
  * fires; under load it never sleeps, and each round claims whatever accumulated, so batches grow by themselves.
  */
 import Bottleneck from 'bottleneck';
@@ -28,7 +29,7 @@ import { relayEventsCounted, relayLag, relaySignals } from '../lib/metrics';
 
 const log = componentLogger('relay');
 
-/** The channel `drason_ingest_events` notifies (migrations/005_event_pipeline.ts). */
+/** The channel the API notifies after ingestion queued events (src/services/relayWaker.ts). */
 export const EVENTS_CHANNEL = 'drason_events';
 
 /** How long one signal may take; past it the mailbox backs off and its events wait for the next try. */
