@@ -1,172 +1,108 @@
 /**
- * `npm run bench`: ingestion throughput, end-to-end processing latency and memory, on the real stack
- * (embedded Postgres, Temporal dev server, worker and API in this process). Results go to bench/results/latest.json
- * and a Markdown summary to bench/results/latest.md. Sizes are arguments so CI-sized and full runs share code:
- *   npm run bench -- --events 20000 --mailboxes 50 --batch 500 --concurrency 4
+ * `npm run bench`: the issue's "must show" scenarios, each against its baseline measured in the same run, on the real
+ * stack (embedded PostgreSQL, Temporal dev server, Drason's API and worker), with the load client in its own process.
+ *   npm run bench                              all three scenarios
+ *   npm run bench -- --scenario ingest         one of ingest | delivery | e2e
+ * Sizes and durations (defaults in brackets):
+ *   ingest:   --concurrency [32] --duration [15] --warmup [2] --open-duration [10]  (seconds)
+ *   delivery: --rate [1000] --delivery-duration [20]                                  (events/s, seconds)
+ *   e2e:      --events [100000] --batch [500] --e2e-concurrency [4] --e2e-timeout [600]
+ *   all:      --mailboxes [1000]
+ * Each scenario writes bench/results/<scenario>.json and .md; bench/results/latest.md and latest.json gather them.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { migrateLatest } from '../src/db/migrate';
-import { APP_ROLE, startEmbeddedPostgres } from '../src/embedded/postgres';
-import { startEmbeddedTemporal } from '../src/embedded/temporal';
-import { generateEncryptionKeySpec } from '../src/security/encryption';
-import { startApiComponent, startWorkerComponent } from '../src/workers/components';
-import { freePort } from '../test/support/ports';
-import { createDb } from '../src/db/knex';
-import { withTenant } from '../src/db/tenant';
+import { installTemporalRuntime } from '../src/workers/components';
+import { markdown, writeReport, writeSummary, type ScenarioReport } from './report';
+import { Cleanup } from './stack';
+import { DELIVERY_DEFAULTS, runDelivery } from './scenarios/delivery';
+import { E2E_DEFAULTS, runE2E } from './scenarios/e2e';
+import { INGEST_DEFAULTS, runIngest } from './scenarios/ingest';
 
 const { values } = parseArgs({
   options: {
-    events: { type: 'string', default: '20000' },
-    mailboxes: { type: 'string', default: '50' },
-    batch: { type: 'string', default: '500' },
-    concurrency: { type: 'string', default: '4' },
+    scenario: { type: 'string', default: 'all' },
+    mailboxes: { type: 'string', default: String(INGEST_DEFAULTS.mailboxes) },
+    concurrency: { type: 'string', default: String(INGEST_DEFAULTS.concurrency) },
+    duration: { type: 'string', default: String(INGEST_DEFAULTS.durationMs / 1000) },
+    warmup: { type: 'string', default: String(INGEST_DEFAULTS.warmupMs / 1000) },
+    'open-duration': { type: 'string', default: String(INGEST_DEFAULTS.openDurationMs / 1000) },
+    rate: { type: 'string', default: String(DELIVERY_DEFAULTS.rate) },
+    'delivery-duration': { type: 'string', default: String(DELIVERY_DEFAULTS.durationMs / 1000) },
+    events: { type: 'string', default: String(E2E_DEFAULTS.events) },
+    batch: { type: 'string', default: String(E2E_DEFAULTS.batch) },
+    'e2e-concurrency': { type: 'string', default: String(E2E_DEFAULTS.concurrency) },
+    'e2e-timeout': { type: 'string', default: String(E2E_DEFAULTS.timeoutMs / 1000) },
   },
 });
-const EVENTS = Number(values.events);
-const MAILBOXES = Number(values.mailboxes);
-const BATCH = Number(values.batch);
-const CONCURRENCY = Number(values.concurrency);
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+function number(name: keyof typeof values, min: number, max: number): number {
+  const n = Number(values[name]);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number from ${min} to ${max}, not ${String(values[name])}`);
+  return n;
+}
 
-async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drason-bench-'));
-  let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-  const stack: { stop(): Promise<void> }[] = [];
-  try {
-    const pg = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), superuserPassword: 's', ownerPassword: 'o', appPassword: 'a' });
-    stack.push(pg);
-    const temporal = await startEmbeddedTemporal({ port: await freePort(), namespace: 'default', headless: true });
-    stack.push(temporal);
-    await migrateLatest({ ownerUrl: pg.ownerUrl, appRole: APP_ROLE });
-    const settings = {
-      databaseUrl: pg.appUrl,
-      poolMax: 10,
-      temporal: { address: temporal.address, namespace: 'default', taskQueue: 'bench' },
-      adminToken: 'bench-admin-token-0123456789abcdef',
-      host: '127.0.0.1',
-      port: 0,
-      encryptionKeys: generateEncryptionKeySpec(),
-      // Measure Drason, not its rate limiter.
-      rateLimits: { windowMs: 60_000, perKey: 1_000_000, perWebhookToken: 1_000_000, perIp: 1_000_000, failedAuthPerIp: 1_000_000 },
-    };
-    stack.push(await startWorkerComponent(settings));
-    const api = await startApiComponent(settings);
-    stack.push(api);
-    const baselineRss = process.memoryUsage().rss;
+const SCENARIOS = ['ingest', 'delivery', 'e2e'] as const;
+type Scenario = (typeof SCENARIOS)[number];
 
-    const org = (await (
-      await fetch(`${api.url}/v1/organizations`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${settings.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'bench' }),
-      })
-    ).json()) as { apiKey: { key: string }; organization: { id: string } };
-    const key = org.apiKey.key;
-    const organizationId = org.organization.id;
-
-    const now = Date.now();
-    const batches: object[][] = [];
-    for (let i = 0; i < EVENTS; i += BATCH) {
-      batches.push(
-        Array.from({ length: Math.min(BATCH, EVENTS - i) }, (_, j) => {
-          const n = i + j;
-          return {
-            id: `bench-${n}`,
-            type: n % 50 === 0 ? 'HardBounce' : n % 33 === 0 ? 'DeliveryFailure' : 'EmailSent',
-            occurredAt: new Date(now - (EVENTS - n) * 10).toISOString(),
-            mailbox: `sender${n % MAILBOXES}@bench-domain-${n % 5}.com`,
-            campaignId: String(1000 + (n % 7)),
-          };
-        }),
-      );
-    }
-
-    const latencies: number[] = [];
-    const started = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < batches.length) {
-          const events = batches[next++]!;
-          const t = performance.now();
-          const res = await fetch(`${api.url}/v1/events`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ events }),
-          });
-          if (res.status !== 202) throw new Error(`ingest failed: ${res.status} ${await res.text()}`);
-          latencies.push(performance.now() - t);
-        }
+async function main(): Promise<boolean> {
+  const wanted: Scenario[] = values.scenario === 'all' ? [...SCENARIOS] : [values.scenario as Scenario];
+  if (!wanted.every((s) => SCENARIOS.includes(s))) throw new Error(`--scenario must be all, ${SCENARIOS.join(', ')}; not ${values.scenario}`);
+  const mailboxes = number('mailboxes', 1, 100_000);
+  const runners: Record<Scenario, () => Promise<ScenarioReport>> = {
+    ingest: () =>
+      runIngest({
+        concurrency: number('concurrency', 1, 1024),
+        durationMs: number('duration', 1, 600) * 1000,
+        warmupMs: number('warmup', 0, 60) * 1000,
+        openDurationMs: number('open-duration', 1, 600) * 1000,
+        mailboxes,
+        directDurationMs: INGEST_DEFAULTS.directDurationMs,
       }),
-    );
-    const ingestMs = performance.now() - started;
-
-    // End to end: wait until the relay has counted every event into the window counters.
-    const db = createDb({ url: pg.appUrl, poolMax: 1 });
-    let processed = 0;
+    delivery: () => runDelivery({ rate: number('rate', 1, 20_000), durationMs: number('delivery-duration', 1, 600) * 1000, warmupMs: 2000, mailboxes }),
+    e2e: () =>
+      runE2E({
+        events: number('events', 1, 10_000_000),
+        batch: number('batch', 1, 1000),
+        concurrency: number('e2e-concurrency', 1, 256),
+        timeoutMs: number('e2e-timeout', 10, 3600) * 1000,
+        mailboxes,
+      }),
+  };
+  installTemporalRuntime('ERROR');
+  let ok = true;
+  for (const scenario of wanted) {
+    const started = Date.now();
+    process.stdout.write(`\n== ${scenario} ==\n`);
     try {
-      for (;;) {
-        const counted = await withTenant(db, organizationId, (tx) =>
-          tx('entity_counters').where({ entity_type: 'mailbox' }).sum({ n: tx.raw('sent + hard_bounces + failures') }).first(),
-        );
-        processed = Number((counted as { n: number | null }).n ?? 0);
-        if (processed >= EVENTS || performance.now() - started > 600_000) break;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    } finally {
-      await db.destroy();
+      const report = await runners[scenario]();
+      writeReport(report);
+      process.stdout.write(`${markdown(report)}\n(${scenario}: ${Math.round((Date.now() - started) / 1000)} s)\n`);
+    } catch (error) {
+      ok = false;
+      process.stderr.write(`bench: scenario ${scenario} failed: ${error instanceof Error ? error.stack : String(error)}\n`);
     }
-    const endToEndMs = performance.now() - started;
-    latencies.sort((a, b) => a - b);
-
-    const result = {
-      measuredAt: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-      parameters: { events: EVENTS, mailboxes: MAILBOXES, batch: BATCH, concurrency: CONCURRENCY },
-      ingest: {
-        seconds: +(ingestMs / 1000).toFixed(2),
-        eventsPerSecond: Math.round(EVENTS / (ingestMs / 1000)),
-        batchLatencyMs: { p50: Math.round(percentile(latencies, 50)), p95: Math.round(percentile(latencies, 95)), max: Math.round(latencies.at(-1) ?? 0) },
-      },
-      endToEnd: { processed, seconds: +(endToEndMs / 1000).toFixed(2), eventsPerSecond: Math.round(processed / (endToEndMs / 1000)) },
-      memory: { baselineRssMiB: Math.round(baselineRss / 2 ** 20), peakRssMiB: Math.round(peakRss / 2 ** 20) },
-      note: 'API, worker and bench client share one Node process; Postgres and the Temporal dev server run beside it on the same 2 cores.',
-    };
-    fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-    fs.writeFileSync(path.join(__dirname, 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-    const md = [
-      `# Benchmark (${result.measuredAt})`,
-      '',
-      `Machine: ${result.machine.cpus} cores (${result.machine.cpuModel}), ${result.machine.memoryGiB} GiB, Node ${result.machine.node}.`,
-      `Workload: ${EVENTS} events over ${MAILBOXES} mailboxes, batches of ${BATCH}, ${CONCURRENCY} concurrent clients.`,
-      '',
-      '| Metric | Value |',
-      '|---|---|',
-      `| Ingest (stored + acknowledged) | ${result.ingest.eventsPerSecond} events/s (${result.ingest.seconds} s) |`,
-      `| Batch request latency p50 / p95 / max | ${result.ingest.batchLatencyMs.p50} / ${result.ingest.batchLatencyMs.p95} / ${result.ingest.batchLatencyMs.max} ms |`,
-      `| End to end (stored → counted by the relay) | ${result.endToEnd.eventsPerSecond} events/s, all ${processed} processed in ${result.endToEnd.seconds} s |`,
-      `| RSS after start / peak | ${result.memory.baselineRssMiB} / ${result.memory.peakRssMiB} MiB |`,
-      '',
-      result.note,
-      '',
-    ].join('\n');
-    fs.writeFileSync(path.join(__dirname, 'results', 'latest.md'), md);
-    process.stdout.write(md);
-    if (processed < EVENTS) throw new Error(`only ${processed} of ${EVENTS} events were processed within 10 minutes`);
-  } finally {
-    clearInterval(sampler);
-    for (const s of stack.reverse()) await s.stop().catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
   }
+  writeSummary();
+  process.stdout.write('\nResults: bench/results/latest.md (summary), bench/results/<scenario>.json and .md\n');
+  return ok;
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`bench: ${signal}: stopping everything it started\n`);
+    const force = setTimeout(() => process.exit(130), 60_000);
+    void Cleanup.all().finally(() => {
+      clearTimeout(force);
+      process.exit(130);
+    });
+  });
 }
 
 main().then(
-  () => process.exit(0),
+  (ok) => process.exit(ok ? 0 : 1),
   (error: unknown) => {
     process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
     process.exit(1);
