@@ -12,7 +12,7 @@ import { allCounters, rebuildCounters } from '../../src/db/repositories/counters
 import { ingestEvents, type NewEvent } from '../../src/db/repositories/events';
 import { createIntegrations } from '../../src/db/repositories/integrations';
 import { createOrganizationWithAdminKey } from '../../src/db/repositories/organizations';
-import { relayBacklog } from '../../src/db/repositories/relay';
+import { COUNT_QUEUED_SQL, relayBacklog } from '../../src/db/repositories/relay';
 import { withTenant } from '../../src/db/tenant';
 import { BUCKET_MS } from '../../src/domain/rollingWindows';
 import { Keyring, generateEncryptionKeySpec } from '../../src/security/encryption';
@@ -178,6 +178,28 @@ describe('event relay (real Postgres and Temporal)', function () {
       return sum === bounces.length ? sum : undefined;
     }, 60_000, 'every bounce and failure taken by its workflow');
     assert.equal(received, bounces.length);
+  });
+
+  it('the count stage reads only the events it claims, however many are stored', async () => {
+    const org = await newOrg('Plan');
+    const many = Array.from({ length: 5000 }, (_, i) => event(`p-${i}`, i % 20 === 0 ? 'HardBounce' : 'EmailSent', `m${i % 100}@plan-${i % 7}.test`, { campaignId: String(i % 5) }));
+    for (let i = 0; i < many.length; i += 1000) await ingestEvents(t.db, org, many.slice(i, i + 1000));
+    while ((await relayOrganization({ db: t.db, client: temporalDown, taskQueue }, org, { countBatch: 5000 })).counted > 0);
+    await ingestEvents(t.db, org, Array.from({ length: 1000 }, (_, i) => event(`q-${i}`, 'EmailSent', `m${i % 100}@plan-0.test`)));
+    await t.db.raw('analyze events');
+    type PlanNode = { 'Relation Name'?: string; 'Actual Rows': number; 'Actual Loops': number; Plans?: PlanNode[] };
+    const eventRowsRead: number[] = [];
+    const walk = (n: PlanNode): void => {
+      if (n['Relation Name'] === 'events') eventRowsRead.push(n['Actual Rows'] * n['Actual Loops']);
+      for (const child of n.Plans ?? []) walk(child);
+    };
+    await withTenant(t.db, org, async (tx) => {
+      const { rows } = await tx.raw<{ rows: { 'QUERY PLAN': { Plan: PlanNode }[] }[] }>(`explain (analyze, format json) ${COUNT_QUEUED_SQL}`, [1000]);
+      walk(rows[0]!['QUERY PLAN'][0]!.Plan);
+      throw new Error('roll back');
+    }).catch((error: unknown) => assert.match(String(error), /roll back/));
+    assert.ok(eventRowsRead.length > 0, 'the plan reads events');
+    assert.ok(eventRowsRead.every((n) => n <= 1000), `rows of events read per plan node: ${eventRowsRead.join(', ')} (1,000 claimed of 6,000 stored)`);
   });
 
   it('`npm run rebuild-counters` repairs drifted counters from the events and says how many buckets differed', async () => {

@@ -29,11 +29,11 @@ export interface CountedBatch {
   receivedAtMs: number[];
 }
 
-/** Stage 1 for the current organization: counts up to `limit` queued events. */
-export async function countQueuedEvents(tx: Tx, organizationId: string, limit: number): Promise<CountedBatch> {
-  await lockCountersShared(tx, organizationId);
-  const { rows } = await tx.raw<{ rows: { counted: number; queued: number; received: number[] | null }[] }>(
-    `with claimed as (
+/**
+ * Stage 1 as one statement (bound: the batch size): claim, delete from the queue, add to the counters through
+ * `event_counter_contributions`, queue bounces and failures for signalling. Exported so a test can check its plan.
+ */
+export const COUNT_QUEUED_SQL = `with claimed as (
        select q.event_id from event_queue q where q.organization_id = drason_current_org()
         order by q.event_id limit ? for update skip locked
      ), gone as (
@@ -41,10 +41,12 @@ export async function countQueuedEvents(tx: Tx, organizationId: string, limit: n
         where q.organization_id = drason_current_org() and q.event_id = c.event_id
        returning q.event_id
      ), summed as (
+       -- The claimed ids as an array, not a join: the planner then fetches exactly these events by primary key,
+       -- however many are stored (a join let it hash the organization's whole event store).
        select c.entity_type, c.entity_key, c.bucket_start,
               sum(c.sent)::int as sent, sum(c.hard_bounces)::int as hard_bounces, sum(c.failures)::int as failures
-         from event_counter_contributions c join gone g on g.event_id = c.event_id
-        where c.organization_id = drason_current_org()
+         from event_counter_contributions c
+        where c.organization_id = drason_current_org() and c.event_id = any(array(select event_id from gone))
         group by 1, 2, 3
      ), upserted as (
        insert into entity_counters as t (organization_id, entity_type, entity_key, bucket_start, sent, hard_bounces, failures)
@@ -54,8 +56,8 @@ export async function countQueuedEvents(tx: Tx, organizationId: string, limit: n
          set sent = t.sent + excluded.sent, hard_bounces = t.hard_bounces + excluded.hard_bounces, failures = t.failures + excluded.failures
        returning 1
      ), counted as (
-       select e.id, e.type, e.mailbox_id, e.received_at from events e join gone g on g.event_id = e.id
-        where e.organization_id = drason_current_org()
+       select e.id, e.type, e.mailbox_id, e.received_at from events e
+        where e.organization_id = drason_current_org() and e.id = any(array(select event_id from gone))
      ), to_signal as (
        insert into signal_queue (organization_id, event_id, mailbox_id)
        select drason_current_org(), c.id, c.mailbox_id from counted c where c.type in ('HardBounce', 'DeliveryFailure')
@@ -64,7 +66,12 @@ export async function countQueuedEvents(tx: Tx, organizationId: string, limit: n
      select (select count(*) from counted)::int as counted,
             (select count(*) from to_signal)::int as queued,
             (select count(*) from upserted)::int as counters,
-            (select array_agg((extract(epoch from received_at) * 1000)::bigint) from counted) as received`,
+            (select array_agg((extract(epoch from received_at) * 1000)::bigint) from counted) as received`;
+
+/** Stage 1 for the current organization: counts up to `limit` queued events. */
+export async function countQueuedEvents(tx: Tx, organizationId: string, limit: number): Promise<CountedBatch> {
+  await lockCountersShared(tx, organizationId);
+  const { rows } = await tx.raw<{ rows: { counted: number; queued: number; received: number[] | null }[] }>(COUNT_QUEUED_SQL,
     [limit],
   );
   const row = rows[0]!;
