@@ -79,11 +79,13 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`grant select on event_counter_contributions to ${app}`);
 
   // ---- Relay queues ----
+  // No foreign key to events on either queue: each row is written in the transaction that stores its event (or by
+  // the relay from one), and row-level security keeps it in its organization. Measured under 32 concurrent
+  // ingestions, the key's check (a FOR KEY SHARE lookup per row) nearly doubled PostgreSQL's CPU per stored event.
   await knex.schema.createTable('event_queue', (t) => {
     t.uuid('organization_id').notNullable();
     t.bigInteger('event_id').notNullable();
     t.primary(['organization_id', 'event_id']);
-    t.foreign(['organization_id', 'event_id']).references(['organization_id', 'id']).inTable('events');
   });
   await enableTenantRls(knex, 'event_queue');
   // UPDATE only because SELECT … FOR UPDATE needs it; rows are never updated.
@@ -94,7 +96,6 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('event_id').notNullable();
     t.uuid('mailbox_id').notNullable();
     t.primary(['organization_id', 'event_id']);
-    t.foreign(['organization_id', 'event_id']).references(['organization_id', 'id']).inTable('events');
     t.foreign(['organization_id', 'mailbox_id']).references(['organization_id', 'id']).inTable('mailboxes');
   });
   await enableTenantRls(knex, 'signal_queue');

@@ -54,14 +54,15 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   const router = express.Router();
   mountHealth(router, deps);
   const routes = new Routes(router, deps);
+  // Ingestion first: it is most of the traffic, and the router tries routes in order.
+  mountEvents(routes);
+  mountSmartleadWebhook(routes);
   mountOrganizations(routes);
   mountApiKeys(routes);
   mountSettings(routes);
   mountIntegrations(routes);
   mountOverview(routes);
   mountEntities(routes);
-  mountEvents(routes);
-  mountSmartleadWebhook(routes);
   mountAudit(routes);
   const document = routes.document();
   router.get('/v1/openapi.json', (_req, res) => {

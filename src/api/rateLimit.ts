@@ -44,6 +44,9 @@ export function callerRateLimit(settings: RateLimitSettings): RequestHandler {
       return webhook !== undefined ? `webhook:${webhook.tokenId}` : ipKey(req);
     },
     requestPropertyName: CALLER_INFO,
+    // One caller limiter per route by construction (src/api/route.ts); its per-request bookkeeping check is pure cost
+    // on the ingestion path, so it is off. The one-time configuration checks stay on.
+    validate: { singleCount: false },
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: (req, _res, next) => next(new RateLimitedError(retryAfterSeconds(req, CALLER_INFO, settings.windowMs))),
