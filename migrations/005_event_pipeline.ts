@@ -115,17 +115,16 @@ export async function up(knex: Knex): Promise<void> {
 
   // ---- The request path: one call, one round trip ----
   // SECURITY INVOKER: it runs as the application role under row-level security, scoped to p_org for this
-  // transaction only. Input: a JSON array of {key, type, source, occurredAt, mailbox?, domain?, campaignId?,
+  // transaction only. Returns the (source, key) of each event it stored, so a caller that stored several requests'
+  // events in one call (src/services/ingestBatcher.ts) can tell each request what was new. Input: a JSON array of {key, type, source, occurredAt, mailbox?, domain?, campaignId?,
   // leadEmail?, detail, flags}; mailbox and domain arrive normalized (src/workflows/ids.ts owns that rule), so they are
   // looked up by the lower-case keys of 004_entity_keys: citext comparisons are not leakproof and so never index
   // conditions under FORCEd row-level security.
   await knex.raw(`
     create function drason_ingest_events(p_org uuid, p_events jsonb)
-    returns table (accepted int, queued int)
+    returns table (source text, key text, queued boolean)
     language plpgsql security invoker set search_path = public as $$
-    declare
-      v_accepted int;
-      v_queued int;
+    #variable_conflict use_column
     begin
       perform set_config('drason.organization_id', p_org::text, true);
       -- First sightings only: skipping the speculative insert for known rows keeps the common case to index lookups.
@@ -141,6 +140,8 @@ export async function up(knex: Knex): Promise<void> {
          where x.mailbox is not null
            and not exists (select 1 from mailboxes m where m.organization_id = p_org and m.email_key = x.mailbox)
          order by x.mailbox on conflict do nothing;
+      -- What was stored (a repeat of a stored (source, key) is not), and whether it was queued for counting.
+      return query
       with input as (
         select x.* from jsonb_to_recordset(p_events) as x(
           key text, type text, source text, "occurredAt" timestamptz, mailbox text, "campaignId" text, "leadEmail" text, detail jsonb, flags text[])
@@ -149,14 +150,12 @@ export async function up(knex: Knex): Promise<void> {
         select p_org, i.key, i.type, i.source, i."occurredAt", m.id, i."campaignId", i."leadEmail", coalesce(i.detail, '{}'::jsonb), coalesce(i.flags, '{}')
           from input i left join mailboxes m on m.organization_id = p_org and m.email_key = i.mailbox
         on conflict (organization_id, source, idempotency_key) do nothing
-        returning id, type, mailbox_id, flags
+        returning id, events.source, idempotency_key, drason_event_is_counted(type, mailbox_id, flags) as counted
       ), queued as (
         insert into event_queue (organization_id, event_id)
-        select p_org, s.id from stored s where drason_event_is_counted(s.type, s.mailbox_id, s.flags)
-        returning 1
+        select p_org, st.id from stored st where st.counted
       )
-      select (select count(*) from stored), (select count(*) from queued) into v_accepted, v_queued;
-      return query select v_accepted, v_queued;
+      select st.source, st.idempotency_key, st.counted from stored st;
     end $$`);
   await knex.raw(`revoke all on function drason_ingest_events(uuid, jsonb) from public`);
   await knex.raw(`grant execute on function drason_ingest_events(uuid, jsonb) to ${app}`);

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { RateLimitSettings } from '../config';
 import type { Db } from '../db/knex';
 import type { Integrations } from '../db/repositories/integrations';
+import type { IngestBatcher } from '../services/ingestBatcher';
 import type { RelayWaker } from '../services/relayWaker';
 
 export interface ApiDeps {
@@ -16,6 +17,8 @@ export interface ApiDeps {
   integrations: Integrations;
   rateLimits: RateLimitSettings;
   smartleadSyncIntervalMinutes: number;
+  /** Stores ingested events, concurrent requests of one organization in one transaction (group commit). */
+  ingest: Pick<IngestBatcher, 'ingest'>;
   /** Poked after ingestion queued events, so the relay counts them at once. */
   relayWaker: Pick<RelayWaker, 'poke' | 'stop'>;
 }

@@ -19,6 +19,7 @@ import { componentLogger } from '../lib/logger';
 import { Keyring } from '../security/encryption';
 import type { RateLimitOptions } from '../smartlead';
 import { startEventRelay, type RelayOptions } from '../services/eventRelay';
+import { IngestBatcher } from '../services/ingestBatcher';
 import { RelayWaker } from '../services/relayWaker';
 import { startMaintenanceLoop } from '../services/maintenance';
 import { connectClient, connectWorkerConnection, type TemporalSettings } from '../temporal/connection';
@@ -124,6 +125,7 @@ export async function startApiComponent(
     integrations: createIntegrations(new Keyring(settings.encryptionKeys)),
     rateLimits: settings.rateLimits ?? DEFAULT_RATE_LIMITS,
     smartleadSyncIntervalMinutes: settings.smartleadSyncIntervalMinutes ?? 15,
+    ingest: new IngestBatcher(db),
     relayWaker: new RelayWaker(db),
   };
   const { app } = createApp(deps);

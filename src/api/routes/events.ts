@@ -1,11 +1,11 @@
 /**
  * POST /v1/events: Drason's normalized events from any sender. Stored durably, with their relay-queue rows, in one
- * database round trip before the response; the relay counts them and signals bounces and failures to their
- * mailbox's workflow later (src/services/eventRelay.ts). A 2xx depends on PostgreSQL alone and means the events
- * will be processed.
+ * database call before the response — shared with the organization's other requests in flight (group commit,
+ * src/services/ingestBatcher.ts); the relay counts them and signals bounces and failures to their mailbox's
+ * workflow later (src/services/eventRelay.ts). A 2xx depends on PostgreSQL alone and means the events will be
+ * processed.
  */
 import { z } from 'zod';
-import { ingestEvents } from '../../db/repositories/events';
 import { MONITORED_EVENT_TYPES } from '../../domain/events';
 import { futureEventMessage, judgeEventTime, outOfRangeEventMessage, type EventTiming } from '../../domain/eventTiming';
 import { ValidationError } from '../../lib/errors';
@@ -56,8 +56,7 @@ export function mountEvents(routes: Routes): void {
         return message === undefined ? [] : [{ path: `events.${i}.occurredAt`, message }];
       });
       if (refused.length > 0) throw new ValidationError(`${refused.length} event(s) are timestamped in the future or at an implausible time; nothing was stored.`, refused);
-      const stored = await ingestEvents(
-        deps.db,
+      const stored = await deps.ingest.ingest(
         organizationId,
         body.events.map((e, i) => ({
           idempotencyKey: e.id,

@@ -4,7 +4,8 @@
  * The token in the path authenticates (an unknown token is a 404, like an unknown route). When the organization
  * configured a webhook secret, the body's secret_key must match (else 401, counted and audited at most once a
  * minute); the token lookup brings the secret's hash along, so checking it costs no query. Every accepted body is
- * stored (without secret_key or email content) in one database round trip before the answer, idempotent on
+ * stored (without secret_key or email content) in one database call before the answer (group commit with the
+ * organization's other requests in flight, src/services/ingestBatcher.ts), idempotent on
  * (organization, source, key): a replay is acknowledged as a duplicate and changes nothing. Temporal is never
  * waited on; the relay counts the event and signals bounces later. Unknown event types are stored and acknowledged,
  * never refused.
@@ -16,7 +17,6 @@
  */
 import { z } from 'zod';
 import { appendAudit } from '../../db/repositories/audit';
-import { ingestEvents } from '../../db/repositories/events';
 import { checkWebhookSecret } from '../../db/repositories/integrations';
 import { withTenant } from '../../db/tenant';
 import { ENGINE_VERSION } from '../../domain/engineVersion';
@@ -74,7 +74,7 @@ export function mountSmartleadWebhook(routes: Routes): void {
       }
 
       const event = mapSmartleadWebhook(body, new Date());
-      const stored = await ingestEvents(deps.db, organizationId, [
+      const stored = await deps.ingest.ingest(organizationId, [
         {
           idempotencyKey: event.idempotencyKey,
           type: event.type,

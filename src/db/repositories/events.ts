@@ -33,8 +33,16 @@ export interface IngestResult {
   queued: number;
 }
 
-/** Stores events in one round trip, idempotent on (organization, source, idempotency key). */
-export async function ingestEvents(db: Db | Tx, organizationId: string, events: NewEvent[]): Promise<IngestResult> {
+/** What one call stored: `source` + NUL + `key` of each new event → whether it was queued for counting. */
+export type StoredKeys = Map<string, boolean>;
+
+const storedKey = (source: string, key: string): string => `${source}\u0000${key}`;
+
+/**
+ * Stores events in one round trip (one call of `drason_ingest_events`, one transaction), idempotent on
+ * (organization, source, idempotency key). Returns what was new.
+ */
+export async function storeEvents(db: Db | Tx, organizationId: string, events: NewEvent[]): Promise<StoredKeys> {
   const payload = events.map((e) => {
     const mailbox = e.mailbox === undefined ? undefined : normalizeEmail(e.mailbox);
     return {
@@ -50,12 +58,39 @@ export async function ingestEvents(db: Db | Tx, organizationId: string, events: 
       flags: e.flags ?? [],
     };
   });
-  const { rows } = await db.raw<{ rows: { accepted: number; queued: number }[] }>('select * from drason_ingest_events(?, ?::jsonb)', [
+  const { rows } = await db.raw<{ rows: { source: string; key: string; queued: boolean }[] }>('select * from drason_ingest_events(?, ?::jsonb)', [
     organizationId,
     JSON.stringify(payload),
   ]);
-  const { accepted, queued } = rows[0]!;
-  return { accepted, duplicates: events.length - accepted, queued };
+  return new Map(rows.map((r) => [storedKey(r.source, r.key), r.queued]));
+}
+
+/**
+ * What each of several requests, stored together in one call, added: a stored (source, key) is credited to the first
+ * request (and the first event in it) that carries it; every other copy is a duplicate, as a repeat is.
+ */
+export function creditRequests(requests: NewEvent[][], stored: StoredKeys): IngestResult[] {
+  const credited = new Set<string>();
+  return requests.map((events) => {
+    const result: IngestResult = { accepted: 0, duplicates: 0, queued: 0 };
+    for (const e of events) {
+      const k = storedKey(e.source, e.idempotencyKey);
+      const queued = stored.get(k);
+      if (queued === undefined || credited.has(k)) {
+        result.duplicates += 1;
+        continue;
+      }
+      credited.add(k);
+      result.accepted += 1;
+      if (queued) result.queued += 1;
+    }
+    return result;
+  });
+}
+
+/** Stores one request's events (see storeEvents). */
+export async function ingestEvents(db: Db | Tx, organizationId: string, events: NewEvent[]): Promise<IngestResult> {
+  return creditRequests([events], await storeEvents(db, organizationId, events))[0]!;
 }
 
 /** Returns mailbox id by normalised email, creating domain and mailbox rows as needed (used by the Smartlead sync). */
