@@ -14,6 +14,7 @@ import { resolveWebhookToken } from '../db/repositories/integrations';
 import { withTenant } from '../db/tenant';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../lib/errors';
 import { componentLogger } from '../lib/logger';
+import { SingleFlight } from '../lib/singleFlight';
 import { constantTimeEqual } from '../security/tokens';
 import type { ApiDeps } from './deps';
 
@@ -86,12 +87,29 @@ export class KeyUsage {
   }
 }
 
-export function authenticate(deps: ApiDeps, access: Access, usage: KeyUsage): RequestHandler {
+/**
+ * Key and webhook-token lookups, shared by concurrent requests presenting the same credential (src/lib/singleFlight.ts).
+ * One instance per app, so every route shares it.
+ */
+export class CredentialLookups {
+  private readonly keys = new SingleFlight<Awaited<ReturnType<typeof resolveApiKey>>>();
+  private readonly tokens = new SingleFlight<Awaited<ReturnType<typeof resolveWebhookToken>>>();
+
+  apiKey(db: Db, key: string): ReturnType<typeof resolveApiKey> {
+    return this.keys.run(key, () => resolveApiKey(db, key));
+  }
+
+  webhookToken(db: Db, token: string): ReturnType<typeof resolveWebhookToken> {
+    return this.tokens.run(token, () => resolveWebhookToken(db, token));
+  }
+}
+
+export function authenticate(deps: ApiDeps, access: Access, usage: KeyUsage, lookups: CredentialLookups): RequestHandler {
   return async (req, res, next) => {
     if (access === 'public') return next();
     if (access === 'webhook') {
       const token = typeof req.params.token === 'string' ? req.params.token : '';
-      const resolved = await resolveWebhookToken(deps.db, token);
+      const resolved = await lookups.webhookToken(deps.db, token);
       if (resolved === undefined) throw noSuchRoute(req);
       const webhook: WebhookContext = { organizationId: resolved.organizationId, tokenId: resolved.id, secretKeyHash: resolved.secretKeyHash };
       res.locals.webhook = webhook;
@@ -109,7 +127,7 @@ export function authenticate(deps: ApiDeps, access: Access, usage: KeyUsage): Re
       }
       return next();
     }
-    const key = await resolveApiKey(deps.db, token);
+    const key = await lookups.apiKey(deps.db, token);
     if (key === undefined || key.revoked) throw new UnauthenticatedError('Unknown or revoked API key.');
     const auth: AuthContext = { organizationId: key.organizationId, keyId: key.id, role: key.role };
     res.locals.auth = auth;

@@ -6,7 +6,7 @@ import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31 } from '@ast
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { UnsupportedMediaTypeError, ValidationError } from '../lib/errors';
-import { authenticate, KeyUsage, type Access } from './auth';
+import { authenticate, CredentialLookups, KeyUsage, type Access } from './auth';
 import { zodProblems } from './problem';
 import type { ApiDeps } from './deps';
 import { callerRateLimit } from './rateLimit';
@@ -76,6 +76,7 @@ export class Routes {
   /** Every endpoint and who may call it (tests walk this to check every route's access). */
   readonly definitions: { method: Method; path: string; access: Access }[] = [];
   private readonly usage = new KeyUsage();
+  private readonly lookups = new CredentialLookups();
   private readonly rateLimit: RequestHandler;
   private readonly jsonParsers = new Map<string, RequestHandler>();
 
@@ -126,7 +127,7 @@ export class Routes {
     });
     this.definitions.push({ method: def.method, path: def.path, access: def.access });
     const parse = def.body === undefined ? [] : [requireJsonBody, this.jsonParser(def.bodyLimit ?? DEFAULT_BODY_LIMIT)];
-    this.router[def.method](def.path, authenticate(this.deps, def.access, this.usage), this.rateLimit, ...parse, async (req, res) => {
+    this.router[def.method](def.path, authenticate(this.deps, def.access, this.usage, this.lookups), this.rateLimit, ...parse, async (req, res) => {
       if (def.params !== undefined) refuseUnsafe(req.params, 'path');
       if (def.query !== undefined) refuseUnsafe(req.query, 'query');
       if (def.body !== undefined) refuseUnsafe(req.body, 'body');
