@@ -5,50 +5,25 @@
  * and failure has reached its mailbox's workflow exactly once.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { embeddedUrl } from '../../src/embedded/postgres';
 import { loadOrCreateSecrets } from '../../src/embedded/secrets';
 import { mailboxWorkflowId } from '../../src/workflows/ids';
 import { snapshotQuery } from '../../src/workflows/mailboxWorkflow';
-import { embeddedStackEnv, processesMatching, runEntryPoint, until, type Running } from '../support/processes';
+import { npmStartOnOwnDataFolder, processesMatching, until } from '../support/processes';
 
 const MAILBOXES = Array.from({ length: 5 }, (_, i) => `sender${i}@flood-kill.test`);
 const CLIENTS = 16;
 
 describe('SIGKILL of API and worker during a flood, then a plain npm start (end to end)', function () {
   this.timeout(300_000);
-  let dataDir = '';
-  let env: NodeJS.ProcessEnv;
-  const starts: Running[] = [];
-
-  before(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drason-e2e-flood-'));
-    env = await embeddedStackEnv(dataDir, 'warn');
-  });
-
-  after(async () => {
-    for (const start of starts.filter((s) => s.child.exitCode === null && s.child.signalCode === null)) {
-      start.child.kill('SIGINT');
-      await start.exited;
-    }
-    for (const line of dataDir === '' ? [] : processesMatching(dataDir)) process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
-    if (dataDir !== '') fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  async function start(): Promise<{ running: Running; api: string }> {
-    const running = runEntryPoint('src/workers/start.ts', env);
-    starts.push(running);
-    await running.waitFor(/Drason is running\./, 180_000);
-    return { running, api: (await running.waitFor(/API:\s+(http\S+)/, 1000))[1]! };
-  }
+  const stack = npmStartOnOwnDataFolder('drason-e2e-flood-');
+  const start = stack.start;
 
   it('counts every acknowledged event once and delivers every stored bounce once, with no manual clean-up', async () => {
     const first = await start();
-    const secrets = loadOrCreateSecrets(dataDir);
+    const secrets = loadOrCreateSecrets(stack.dataDir());
     const created = await fetch(`${first.api}/v1/organizations`, {
       method: 'POST',
       headers: { authorization: `Bearer ${secrets.adminToken}`, 'content-type': 'application/json' },
@@ -89,9 +64,9 @@ describe('SIGKILL of API and worker during a flood, then a plain npm start (end 
     const second = await start();
     assert.match(second.running.output(), /stopped a leftover PostgreSQL \(pid \d+\) of this data folder from an earlier run/);
 
-    const db = new pg.Client({ connectionString: embeddedUrl('postgres', secrets.postgresSuperuserPassword, Number(env.EMBEDDED_PG_PORT), 'drason') });
+    const db = new pg.Client({ connectionString: embeddedUrl('postgres', secrets.postgresSuperuserPassword, Number(stack.env().EMBEDDED_PG_PORT), 'drason') });
     await db.connect();
-    const connection = await Connection.connect({ address: `127.0.0.1:${env.EMBEDDED_TEMPORAL_PORT}` });
+    const connection = await Connection.connect({ address: `127.0.0.1:${stack.env().EMBEDDED_TEMPORAL_PORT}` });
     try {
       const q = async <T extends pg.QueryResultRow>(sql: string): Promise<T[]> => (await db.query<T>(sql, [organization.id])).rows;
       await until(
@@ -144,6 +119,6 @@ describe('SIGKILL of API and worker during a flood, then a plain npm start (end 
 
     second.running.child.kill('SIGINT');
     assert.equal(await second.running.exited, 0);
-    await until(async () => (processesMatching(dataDir).length === 0 ? true : undefined), 30_000, 'every server of the data folder to exit');
+    await until(async () => (processesMatching(stack.dataDir()).length === 0 ? true : undefined), 30_000, 'every server of the data folder to exit');
   });
 });

@@ -1,5 +1,7 @@
 /** Helpers to run Drason's own entry points as child processes in tests. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports';
 
@@ -74,4 +76,46 @@ export async function until<T>(fn: () => Promise<T | undefined>, timeoutMs: numb
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+export interface StartedStack {
+  /** The data folder (made in before()). */
+  dataDir(): string;
+  /** The environment every start of this suite gets (free ports, nothing inherited). */
+  env(): NodeJS.ProcessEnv;
+  /** Runs `npm start` (src/workers/start.ts) and waits until it says it is running; returns it and the API's URL. */
+  start(): Promise<{ running: Running; api: string }>;
+}
+
+/**
+ * For end-to-end suites that run `npm start` on a data folder of their own: registers mocha hooks that make the folder
+ * (in before(), so a run that skips the suite leaves none) and, after the suite, stop every start still running and
+ * kill whatever of the folder is left (a test that failed half-way may leave its servers), then remove it.
+ */
+export function npmStartOnOwnDataFolder(prefix: string): StartedStack {
+  let dataDir = '';
+  let env: NodeJS.ProcessEnv = {};
+  const starts: Running[] = [];
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    env = await embeddedStackEnv(dataDir, 'warn');
+  });
+  after(async () => {
+    for (const start of starts.filter((s) => s.child.exitCode === null && s.child.signalCode === null)) {
+      start.child.kill('SIGINT');
+      await start.exited;
+    }
+    for (const line of dataDir === '' ? [] : processesMatching(dataDir)) process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+    if (dataDir !== '') fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  return {
+    dataDir: () => dataDir,
+    env: () => env,
+    start: async () => {
+      const running = runEntryPoint('src/workers/start.ts', env);
+      starts.push(running);
+      await running.waitFor(/Drason is running\./, 180_000);
+      return { running, api: (await running.waitFor(/API:\s+(http\S+)/, 1000))[1]! };
+    },
+  };
 }
