@@ -91,15 +91,19 @@ const toDelivered = (p: PendingSignal): DeliveredEvent => ({
   ...(p.campaignId === undefined ? {} : { campaignId: p.campaignId }),
 });
 
+/** Records how long the events just counted or signalled waited since they were stored. */
+function recordLag(stage: 'count' | 'signal', receivedAtMs: number[], hook: ((receivedAtMs: number[], atMs: number) => void) | undefined): void {
+  if (receivedAtMs.length === 0) return;
+  const now = Date.now();
+  for (const at of receivedAtMs) relayLag.observe({ stage }, (now - at) / 1000);
+  hook?.(receivedAtMs, now);
+}
+
 /** One relay round for one organization: count, then signal. */
 export async function relayOrganization(deps: RelayDeps, organizationId: string, options: RelayOptions = {}, limiter?: Bottleneck): Promise<RoundResult> {
   const batch = await withTenant(deps.db, organizationId, (tx) => countQueuedEvents(tx, organizationId, options.countBatch ?? 5000));
-  if (batch.counted > 0) {
-    const now = Date.now();
-    relayEventsCounted.inc(batch.counted);
-    for (const at of batch.receivedAtMs) relayLag.observe({ stage: 'count' }, (now - at) / 1000);
-    options.onCounted?.(batch.receivedAtMs, now);
-  }
+  relayEventsCounted.inc(batch.counted);
+  recordLag('count', batch.receivedAtMs, options.onCounted);
   const concurrency = limiter ?? new Bottleneck({ maxConcurrent: options.signalConcurrency ?? 32 });
   const signalled = await withTenant(deps.db, organizationId, async (tx): Promise<{ receivedAtMs: number[]; failedMailboxes: number }> => {
     const pending = await claimPendingSignals(tx, organizationId, options.signalBatch ?? 2000);
@@ -134,11 +138,7 @@ export async function relayOrganization(deps: RelayDeps, organizationId: string,
     const delivered = new Set(deliveredSeqs);
     return { receivedAtMs: pending.filter((p) => delivered.has(p.seq)).map((p) => p.receivedAtMs), failedMailboxes: failed.length };
   });
-  if (signalled.receivedAtMs.length > 0) {
-    const now = Date.now();
-    for (const at of signalled.receivedAtMs) relayLag.observe({ stage: 'signal' }, (now - at) / 1000);
-    options.onSignalled?.(signalled.receivedAtMs, now);
-  }
+  recordLag('signal', signalled.receivedAtMs, options.onSignalled);
   return { counted: batch.counted, signalled: signalled.receivedAtMs.length, failedMailboxes: signalled.failedMailboxes };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Tx } from '../tenant';
 import type { Bucket } from '../../domain/rollingWindows';
-import { WINDOWS } from '../../domain/rollingWindows';
+import { BUCKET_MS, WINDOWS } from '../../domain/rollingWindows';
 import { lockCountersExclusive } from './relay';
 
 export type CounterEntityType = 'mailbox' | 'domain' | 'campaign';
@@ -26,7 +26,7 @@ export async function readBuckets(
   const rows = (await tx('entity_counters')
     .where('entity_type', entityType)
     .whereIn('entity_key', keys)
-    .andWhere('bucket_start', '>', new Date(nowMs - horizonMs - 5 * 60 * 1000))
+    .andWhere('bucket_start', '>', new Date(nowMs - horizonMs - BUCKET_MS))
     .orderBy(['entity_key', 'bucket_start'])
     .select('entity_key', 'bucket_start', 'sent', 'hard_bounces', 'failures')) as {
     entity_key: string;

@@ -151,7 +151,7 @@ export async function completeSignals(
   }
 }
 
-/** How much is waiting, for readiness, metrics and tests. */
+/** How much is waiting to be counted and to be signalled (the current organization's backlog). */
 export async function relayBacklog(tx: Tx): Promise<{ toCount: number; toSignal: number }> {
   const { rows } = await tx.raw<{ rows: { to_count: number; to_signal: number }[] }>(
     `select (select count(*) from event_queue)::int as to_count, (select count(*) from signal_queue)::int as to_signal`,
