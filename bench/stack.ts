@@ -16,6 +16,11 @@ import { startEmbeddedTemporal, type EmbeddedTemporalHandle } from '../src/embed
 import { generateEncryptionKeySpec } from '../src/security/encryption';
 import type { RuntimeSettings } from '../src/workers/components';
 import { freePort } from '../test/support/ports';
+import type { ChildProcess } from 'node:child_process';
+import { forkTs, nextMessage, stopChild, tail } from './processes';
+import { waitFor } from './stats';
+import type { FromWorker, WorkerStats } from './workerProcess';
+import { mailboxName } from './workload';
 
 /** Stops what was started, last first; never throws (a failed stop is reported and the rest still run). */
 export class Cleanup {
@@ -158,3 +163,72 @@ export async function waitDrained(check: pg.Client, timeoutMs: number): Promise<
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Steady state, as in production: every mailbox of the workload already has its long-lived workflow running (a
+ * workflow starts at its mailbox's first bounce and then lives on). One hard bounce per mailbox, posted in batches,
+ * then wait until each mailbox's workflow has audited it. Not measured; the scenarios say they do it.
+ */
+export async function primeMailboxWorkflows(apiUrl: string, key: string, check: pg.Client, organizationId: string, mailboxes: number): Promise<void> {
+  const occurredAt = new Date().toISOString();
+  for (let first = 0; first < mailboxes; first += 500) {
+    const events = Array.from({ length: Math.min(500, mailboxes - first) }, (_, i) => ({
+      id: `prime-${first + i}`,
+      type: 'HardBounce',
+      occurredAt,
+      mailbox: mailboxName(first + i),
+      campaignId: '1000',
+    }));
+    const res = await fetch(`${apiUrl}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events }),
+    });
+    if (res.status !== 202) throw new Error(`priming mailboxes: POST /v1/events answered ${res.status}: ${await res.text()}`);
+  }
+  await waitFor(`all ${mailboxes} mailbox workflows to be running`, 300_000, 250, async () => {
+    const { rows } = await check.query<{ n: string }>(
+      `select count(distinct entity_id) as n from audit_log where organization_id = $1 and entity_type = 'mailbox' and action = 'events_observed'`,
+      [organizationId],
+    );
+    return Number(rows[0]!.n) >= mailboxes ? true : undefined;
+  });
+}
+
+export interface WorkerHandle {
+  child: ChildProcess;
+  logFile: string;
+  stats(): Promise<WorkerStats>;
+}
+
+/** A production worker process (bench/workerProcess.ts) on the bench's database, Temporal and task queue. */
+export async function startWorkerProcess(infra: Infra, index: number, cleanup: Cleanup): Promise<WorkerHandle> {
+  const logFile = path.join(infra.dir, `worker-${index}.log`);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: infra.settings.databaseUrl,
+    DATABASE_POOL_MAX: String(infra.settings.poolMax),
+    TEMPORAL_ADDRESS: infra.temporal.address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+    DRASON_ENCRYPTION_KEYS: infra.settings.encryptionKeys,
+  };
+  delete env.DATABASE_OWNER_URL;
+  const child = forkTs(path.join(__dirname, 'workerProcess.ts'), { env, logFile });
+  cleanup.add(`worker process ${index}`, () => stopChild(child, 40_000));
+  await nextMessage(child, `starting worker process ${index}`, 180_000, (m: FromWorker) => (m.type === 'ready' ? true : undefined)).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${tail(logFile)}`);
+  });
+  return {
+    child,
+    logFile,
+    stats: () => {
+      const answer = nextMessage(child, `stats of worker process ${index}`, 30_000, (m: FromWorker) => (m.type === 'stats' ? m.stats : undefined));
+      child.send({ type: 'stats' });
+      return answer;
+    },
+  };
+}
+

@@ -33,9 +33,13 @@ export function eventTypeOf(spec: WorkloadSpec, n: number): BenchEventType {
   return 'EmailSent';
 }
 
-export function mailboxOf(spec: WorkloadSpec, n: number): string {
-  const m = hash32(n * 2) % spec.mailboxes;
+/** The m-th mailbox of every workload (20 domains). */
+export function mailboxName(m: number): string {
   return `sender${m}@bench-domain-${m % 20}.com`;
+}
+
+export function mailboxOf(spec: WorkloadSpec, n: number): string {
+  return mailboxName(hash32(n * 2) % spec.mailboxes);
 }
 
 /** The JSON text of `POST /v1/events` for events first … first+count-1, stamped `occurredAtMs`. */

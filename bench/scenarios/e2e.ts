@@ -7,8 +7,6 @@
  * type), workflows received each bounce and failure once and no more, and every worker process did relay work.
  * Baseline: the same with ONE worker process.
  */
-import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { connectClient } from '../../src/temporal/connection';
@@ -17,12 +15,11 @@ import { mailboxWorkflowId } from '../../src/workflows/ids';
 import { snapshotQuery } from '../../src/workflows/mailboxWorkflow';
 import { CpuMeter, describeSplit, RssSampler, type CpuSplit } from '../cpu';
 import { LoadClientProcess, type LoadResult } from '../load';
-import { forkTs, nextMessage, stopChild, tail } from '../processes';
 import { fmt, type Row, type ScenarioReport } from '../report';
-import { backlog, checkClient, Cleanup, createOrganization, startInfra, TASK_QUEUE, type Infra } from '../stack';
+import { backlog, checkClient, Cleanup, createOrganization, startInfra, startWorkerProcess, type WorkerHandle } from '../stack';
 import { sleep } from '../stats';
 import { mailboxOf, totalsOf, type Totals, type WorkloadSpec } from '../workload';
-import type { FromWorker, WorkerStats } from '../workerProcess';
+import type { WorkerStats } from '../workerProcess';
 
 export interface E2EOptions {
   events: number;
@@ -34,42 +31,6 @@ export interface E2EOptions {
 }
 
 export const E2E_DEFAULTS: E2EOptions = { events: 100_000, batch: 500, concurrency: 4, timeoutMs: 600_000, mailboxes: 1000 };
-
-interface WorkerHandle {
-  child: ChildProcess;
-  logFile: string;
-  stats(): Promise<WorkerStats>;
-}
-
-async function startWorkerProcess(infra: Infra, index: number, cleanup: Cleanup): Promise<WorkerHandle> {
-  const logFile = path.join(infra.dir, `worker-${index}.log`);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: infra.settings.databaseUrl,
-    DATABASE_POOL_MAX: String(infra.settings.poolMax),
-    TEMPORAL_ADDRESS: infra.temporal.address,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-    DRASON_ENCRYPTION_KEYS: infra.settings.encryptionKeys,
-  };
-  delete env.DATABASE_OWNER_URL;
-  const child = forkTs(path.join(__dirname, '..', 'workerProcess.ts'), { env, logFile });
-  cleanup.add(`worker process ${index}`, () => stopChild(child, 40_000));
-  await nextMessage(child, `starting worker process ${index}`, 180_000, (m: FromWorker) => (m.type === 'ready' ? true : undefined)).catch((error: unknown) => {
-    throw new Error(`${String(error)}\n${tail(logFile)}`);
-  });
-  return {
-    child,
-    logFile,
-    stats: () => {
-      const answer = nextMessage(child, `stats of worker process ${index}`, 30_000, (m: FromWorker) => (m.type === 'stats' ? m.stats : undefined));
-      child.send({ type: 'stats' });
-      return answer;
-    },
-  };
-}
 
 /** Each mailbox's `snapshot.received`; a mailbox without a workflow (never signalled) received nothing. */
 async function received(client: Client, organizationId: string, mailboxes: string[]): Promise<Map<string, Totals>> {
