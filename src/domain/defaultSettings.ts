@@ -18,6 +18,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   hardBounceRate: { warning: 0.02, pause: 0.05 },
   // Delivery failures (deferrals, soft bounces, policy rejections) are noisier than hard bounces: twice the room.
   failureRate: { warning: 0.05, pause: 0.1 },
+  // A receiver refusing this sender (5.7.x, "blocked", blocklists) says more about the mailbox than a bad address
+  // does: warn at 1%, pause at 3%, so a burst of blocks pauses sooner than address bounces.
+  reputationRate: { warning: 0.01, pause: 0.03 },
   // Short-window hard-bounce rate 2 points above the long-window rate means things are getting worse quickly.
   velocity: { warning: 0.02 },
   // A breach must last half an hour before it escalates (audit §8.2: escalation requires sustained degradation).
@@ -25,6 +28,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   // After a pause, wait 6 hours before trying again: long enough for a provider's rate limiting to reset, short
   // enough that a mailbox is not lost for a day over one bad batch.
   cooldownMinutes: 360,
+  // Each pause within 7 days of the previous one doubles the cooldown, up to 48 hours: long enough that a mailbox
+  // that keeps relapsing stops oscillating, short enough that it is retried at least every two days.
+  maxCooldownMinutes: 2880,
   // After the cooldown, 2 hours of healthy sending (recovering) before the mailbox counts as healthy again.
   probationMinutes: 120,
   // One degraded mailbox is the mailbox's problem; two in the same campaign point at the campaign (its list or copy).

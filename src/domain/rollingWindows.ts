@@ -11,10 +11,16 @@ export interface WindowCounts {
   sent: number;
   hardBounces: number;
   failures: number;
+  /**
+   * Of `failures`, those classed `reputation` (the receiver refuses this sender: 5.7.x, "blocked", blocklists;
+   * src/domain/bounceClass.ts). Judged against their own, lower thresholds. Absent in counts read before
+   * migration 006 kept them (treated as 0).
+   */
+  reputationBlocks?: number;
 }
 
-/** [bucketStartMs, sent, hardBounces, failures], ascending by start. */
-export type Bucket = [number, number, number, number];
+/** [bucketStartMs, sent, hardBounces, failures, reputationBlocks?], ascending by start. */
+export type Bucket = [number, number, number, number, number?];
 export interface RollingCounts {
   buckets: Bucket[];
 }
@@ -24,12 +30,13 @@ export function windowCounts(counts: RollingCounts, nowMs: number): Record<Windo
   const result = {} as Record<WindowName, WindowCounts>;
   for (const [name, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
     const from = nowMs - length;
-    const sum: WindowCounts = { sent: 0, hardBounces: 0, failures: 0 };
-    for (const [start, sent, hardBounces, failures] of counts.buckets) {
+    const sum = { sent: 0, hardBounces: 0, failures: 0, reputationBlocks: 0 };
+    for (const [start, sent, hardBounces, failures, reputationBlocks] of counts.buckets) {
       if (start + BUCKET_MS > from && start <= nowMs) {
         sum.sent += sent;
         sum.hardBounces += hardBounces;
         sum.failures += failures;
+        sum.reputationBlocks += reputationBlocks ?? 0;
       }
     }
     result[name] = sum;
@@ -47,6 +54,11 @@ export function failureRate(w: WindowCounts): number {
   return w.sent === 0 ? 0 : w.failures / w.sent;
 }
 
+/** Reputation-block ratio of a window: refusals of this sender per send. */
+export function reputationRate(w: WindowCounts): number {
+  return w.sent === 0 ? 0 : (w.reputationBlocks ?? 0) / w.sent;
+}
+
 /** Velocity: short-window ratio minus long-window ratio (positive = getting worse). */
 export function velocity(short: WindowCounts, long: WindowCounts, ratio: (w: WindowCounts) => number = hardBounceRate): number {
   return ratio(short) - ratio(long);
@@ -55,7 +67,7 @@ export function velocity(short: WindowCounts, long: WindowCounts, ratio: (w: Win
 /** What the API shows and the engine judges: the three windows, their rates, and velocity (1h rate minus 24h rate). */
 export interface WindowSummary {
   windows: Record<WindowName, WindowCounts>;
-  rates: Record<WindowName, { hardBounceRate: number; failureRate: number }>;
+  rates: Record<WindowName, { hardBounceRate: number; failureRate: number; reputationRate: number }>;
   velocity: { hardBounceRate: number; failureRate: number };
 }
 
@@ -63,7 +75,7 @@ export function summarizeWindows(counts: RollingCounts, nowMs: number): WindowSu
   const windows = windowCounts(counts, nowMs);
   const rates = {} as WindowSummary['rates'];
   for (const name of Object.keys(WINDOWS) as WindowName[]) {
-    rates[name] = { hardBounceRate: hardBounceRate(windows[name]), failureRate: failureRate(windows[name]) };
+    rates[name] = { hardBounceRate: hardBounceRate(windows[name]), failureRate: failureRate(windows[name]), reputationRate: reputationRate(windows[name]) };
   }
   return {
     windows,

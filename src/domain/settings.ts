@@ -19,9 +19,11 @@ const thresholdsShape = {
   minSample: z.number().int().min(1).max(100_000),
   hardBounceRate: z.object({ warning: ratio, pause: ratio }).strict(),
   failureRate: z.object({ warning: ratio, pause: ratio }).strict(),
+  reputationRate: z.object({ warning: ratio, pause: ratio }).strict(),
   velocity: z.object({ warning: ratio }).strict(),
   sustainMinutes: minutes,
   cooldownMinutes: minutes,
+  maxCooldownMinutes: minutes,
   probationMinutes: minutes,
   campaignDegradedMailboxes: mailboxCount,
   domainDegradedMailboxes: mailboxCount,
@@ -32,7 +34,10 @@ export const thresholdsSchema = z
   .object(thresholdsShape)
   .strict()
   .superRefine((t, ctx) => {
-    for (const metric of ['hardBounceRate', 'failureRate'] as const) {
+    if (t.maxCooldownMinutes < t.cooldownMinutes) {
+      ctx.addIssue({ code: 'custom', path: ['maxCooldownMinutes'], message: `must not be below cooldownMinutes (${t.cooldownMinutes}): it caps the growing cooldown` });
+    }
+    for (const metric of ['hardBounceRate', 'failureRate', 'reputationRate'] as const) {
       if (t[metric].warning > t[metric].pause) {
         ctx.addIssue({
           code: 'custom',
@@ -103,9 +108,12 @@ const DESCRIPTIONS: Record<string, [label: string, unit: Unit]> = {
   'thresholds.hardBounceRate.pause': ['the hard-bounce pause threshold', 'percent'],
   'thresholds.failureRate.warning': ['the delivery-failure warning threshold', 'percent'],
   'thresholds.failureRate.pause': ['the delivery-failure pause threshold', 'percent'],
+  'thresholds.reputationRate.warning': ['the reputation-block warning threshold', 'percent'],
+  'thresholds.reputationRate.pause': ['the reputation-block pause threshold', 'percent'],
   'thresholds.velocity.warning': ['the bounce-velocity warning threshold', 'points'],
   'thresholds.sustainMinutes': ['the time a breach must last before it escalates', 'minutes'],
   'thresholds.cooldownMinutes': ['the cooldown after a pause', 'minutes'],
+  'thresholds.maxCooldownMinutes': ['the longest cooldown after repeated pauses', 'minutes'],
   'thresholds.probationMinutes': ['the probation before a recovering entity counts as healthy', 'minutes'],
   'thresholds.campaignDegradedMailboxes': ['the degraded mailboxes that mark a campaign degraded', 'mailboxes'],
   'thresholds.domainDegradedMailboxes': ['the degraded mailboxes that mark a domain degraded', 'mailboxes'],

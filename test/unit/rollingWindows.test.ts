@@ -101,21 +101,30 @@ describe('rolling windows', () => {
     const summary = summarizeWindows(counts, NOW);
     assert.deepEqual(summary.windows['1h'], c(10, 2, 0));
     assert.deepEqual(summary.windows['24h'], c(100, 2, 1));
-    assert.deepEqual(summary.rates['1h'], { hardBounceRate: 0.2, failureRate: 0 });
-    assert.deepEqual(summary.rates['24h'], { hardBounceRate: 0.02, failureRate: 0.01 });
+    assert.deepEqual(summary.rates['1h'], { hardBounceRate: 0.2, failureRate: 0, reputationRate: 0 });
+    assert.deepEqual(summary.rates['24h'], { hardBounceRate: 0.02, failureRate: 0.01, reputationRate: 0 });
     assert.ok(Math.abs(summary.velocity.hardBounceRate - 0.18) < 1e-12, 'getting worse fast');
     assert.ok(Math.abs(summary.velocity.failureRate + 0.01) < 1e-12);
   });
 
+  it('counts reputation blocks (a subset of failures) into their own rate; buckets from before they were kept count 0', () => {
+    const start = Math.floor((NOW - 10 * MIN) / BUCKET_MS) * BUCKET_MS;
+    const older = start - BUCKET_MS;
+    const summary = summarizeWindows({ buckets: [[older, 50, 0, 0], [start, 50, 0, 4, 3]] }, NOW);
+    assert.deepEqual(summary.windows['1h'], c(100, 0, 4, 3));
+    assert.equal(summary.rates['1h'].reputationRate, 0.03);
+    assert.equal(summary.rates['1h'].failureRate, 0.04);
+  });
+
   it('summarizes an entity with no sends as zero rates, never NaN', () => {
     const summary = summarizeWindows({ buckets: [] }, NOW);
-    assert.deepEqual(summary.rates['7d'], { hardBounceRate: 0, failureRate: 0 });
+    assert.deepEqual(summary.rates['7d'], { hardBounceRate: 0, failureRate: 0, reputationRate: 0 });
     assert.deepEqual(summary.velocity, { hardBounceRate: 0, failureRate: 0 });
   });
 });
 
-function c(sent: number, hardBounces: number, failures: number): WindowCounts {
-  return { sent, hardBounces, failures };
+function c(sent: number, hardBounces: number, failures: number, reputationBlocks = 0): WindowCounts {
+  return { sent, hardBounces, failures, reputationBlocks };
 }
 function z(): WindowCounts {
   return c(0, 0, 0);

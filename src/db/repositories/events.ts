@@ -6,7 +6,7 @@
 import type { Db } from '../knex';
 import type { Tx } from '../tenant';
 import { domainOf, normalizeEmail } from '../../workflows/ids';
-import type { MonitoredEventType } from '../../domain/events';
+import type { BounceClass, MonitoredEventType } from '../../domain/events';
 
 /** Where an event came from. Idempotency keys are unique per (organization, source): sources cannot suppress each other. */
 export type EventSource = 'api' | 'smartlead' | 'clay';
@@ -17,8 +17,15 @@ export interface NewEvent {
   source: EventSource;
   occurredAt: Date;
   mailbox?: string;
+  /**
+   * Smartlead's email account id, when a webhook names the account instead of its address (`email_account_id`
+   * without `from_email`): storage resolves it to the mailbox synced with that id.
+   */
+  mailboxAccountId?: string;
   campaignId?: string;
   leadEmail?: string;
+  /** For HardBounce and DeliveryFailure: what the bounce says about the mailbox (src/domain/bounceClass.ts). */
+  bounceClass?: BounceClass;
   detail?: Record<string, unknown>;
   /** Notes on the stored row, e.g. `stale`, `future_clamped` (src/domain/eventTiming). A `stale` event is not counted. */
   flags?: string[];

@@ -31,8 +31,10 @@ export async function currentSettings(tx: Tx, options: { lock?: boolean } = {}):
     | { version: number; mode: Settings['mode']; thresholds: unknown; created_at: Date }
     | undefined;
   if (row === undefined) return { version: 1, mode: DEFAULT_MODE, thresholds: DEFAULT_THRESHOLDS, updatedAt: null };
-  // Stored thresholds were validated on the way in; parsing again guards against hand edits.
-  return { version: row.version, mode: row.mode, thresholds: thresholdsSchema.parse(row.thresholds), updatedAt: row.created_at.toISOString() };
+  // Stored thresholds were validated on the way in; parsing again guards against hand edits. Versions stored before a
+  // threshold existed (e.g. reputationRate, maxCooldownMinutes) read it as its default.
+  const stored = typeof row.thresholds === 'object' && row.thresholds !== null ? row.thresholds : {};
+  return { version: row.version, mode: row.mode, thresholds: thresholdsSchema.parse({ ...DEFAULT_THRESHOLDS, ...stored }), updatedAt: row.created_at.toISOString() };
 }
 
 /** Writes `settings` as the next version and mirrors the mode onto the organization. Call with the lock held. */
