@@ -8,6 +8,7 @@ import * as m002 from './002_tenancy';
 import * as m003 from './003_retention';
 import * as m004 from './004_entity_keys';
 import * as m005 from './005_event_pipeline';
+import * as m006 from './006_mailbox_engine';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -19,4 +20,5 @@ export const migrations: NamedMigration[] = [
   { name: '003_retention', ...m003 },
   { name: '004_entity_keys', ...m004 },
   { name: '005_event_pipeline', ...m005 },
+  { name: '006_mailbox_engine', ...m006 },
 ];

@@ -31,6 +31,13 @@ export const relaySignals = new client.Counter({
   registers: [registry],
 });
 
+export const relayCommands = new client.Counter({
+  name: 'drason_relay_commands_total',
+  help: 'Commands the relay delivered to entity workflows (override, apply_recommendation, settings_changed: one per mailbox signalled), by kind and outcome (delivered, failed).',
+  labelNames: ['kind', 'outcome'] as const,
+  registers: [registry],
+});
+
 export const relayLag = new client.Histogram({
   name: 'drason_relay_lag_seconds',
   help: 'Time from an event being stored to it being counted (stage=count) or signalled to its workflow (stage=signal).',

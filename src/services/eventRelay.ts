@@ -5,11 +5,16 @@
  * Each round, for every organization with work (a narrow SECURITY DEFINER lookup):
  * 1. count — claim queued events, add them to the window counters, clear them, and queue their bounces and
  *    failures for signalling, in one transaction (src/db/repositories/relay.ts);
- * 2. signal — one signal per mailbox carrying all its new bounces and failures, oldest first. Sends are never
- *    signalled: they only serve as denominators, and the counters have them. A failed signal leaves the mailbox's
- *    events queued and backs the mailbox off; Temporal being down never loses an acknowledged event.
+ * 2. signal — one signal per mailbox carrying all its new bounces and failures (each with its bounce class), oldest
+ *    first. Sends are never signalled: they only serve as denominators, and the counters have them. A failed signal
+ *    leaves the mailbox's events queued and backs the mailbox off; Temporal being down never loses an acknowledged event.
+ * 3. commands — the API's commands for entity workflows (entity_commands: overrides, applied recommendations,
+ *    settings changes), each delivered as its signal (src/workflows/mailboxSignals.ts) and deleted once delivered;
+ *    a failed one backs off, and its entity's later commands wait behind it. A settings change fans out to the
+ *    mailboxes whose decision it could change, a bounded page per round.
  *
- * It sleeps until a NOTIFY on `drason_events` (sent by the API after ingestion queued something, throttled:
+ * It sleeps until a NOTIFY on `drason_events` (sent by the API after ingestion queued something or a command was
+ * stored, throttled:
  * src/services/relayWaker.ts) or a slow poll
  * fires; under load it never sleeps, and each round claims whatever accumulated, so batches grow by themselves.
  */
@@ -17,15 +22,24 @@ import Bottleneck from 'bottleneck';
 import pg from 'pg';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../db/knex';
 import { organizationsFrom, withTenant } from '../db/tenant';
 import { claimPendingSignals, completeSignals, countQueuedEvents, type PendingSignal } from '../db/repositories/relay';
+import { advanceFanOut, backOffCommand, claimDueCommands, deleteCommands, mailboxesToResettle, type StoredCommand } from '../db/repositories/commands';
 import type { DeliveredEvent } from '../domain/events';
 import { mailboxWorkflowId } from '../workflows/ids';
 import { EntityIdKey, EntityTypeKey, OrganizationIdKey } from '../workflows/searchAttributes';
 import type { mailboxWorkflow } from '../workflows/mailboxWorkflow';
+import {
+  applyRecommendationSignal,
+  overrideSignal,
+  settingsChangedSignal,
+  type ApplyRecommendationCommand,
+  type OverrideCommand,
+} from '../workflows/mailboxSignals';
 import { componentLogger } from '../lib/logger';
-import { relayEventsCounted, relayLag, relaySignals } from '../lib/metrics';
+import { relayCommands, relayEventsCounted, relayLag, relaySignals } from '../lib/metrics';
 
 const log = componentLogger('relay');
 
@@ -50,6 +64,10 @@ export interface RelayOptions {
   signalBatch?: number;
   /** Signals in flight at once. */
   signalConcurrency?: number;
+  /** Most commands delivered per organization per round. */
+  commandBatch?: number;
+  /** Most mailboxes a settings change is signalled to per organization per round (the rest follow in later rounds). */
+  fanOutBatch?: number;
   /** Instrumentation (benchmarks): called with the stored-at times of events just counted / just signalled. */
   onCounted?: (receivedAtMs: number[], countedAtMs: number) => void;
   onSignalled?: (receivedAtMs: number[], signalledAtMs: number) => void;
@@ -59,28 +77,46 @@ export interface RoundResult {
   counted: number;
   signalled: number;
   failedMailboxes: number;
+  /** Command signals delivered (a settings change counts once per mailbox it reached). */
+  commands: number;
+  /** Commands that failed and back off. */
+  failedCommands: number;
+}
+
+/** Signals a mailbox's workflow, starting it if it is not running, within SIGNAL_DEADLINE_MS. */
+async function signalWithStartMailbox<T>(
+  client: Client,
+  taskQueue: string,
+  organizationId: string,
+  mailbox: string,
+  signal: SignalDefinition<[T]> | 'bounces',
+  arg: T,
+): Promise<void> {
+  try {
+    await client.connection.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+      client.workflow.signalWithStart<typeof mailboxWorkflow, [T]>('mailboxWorkflow', {
+        workflowId: mailboxWorkflowId(organizationId, mailbox),
+        taskQueue,
+        args: [{ organizationId, mailbox }],
+        signal: typeof signal === 'string' ? signal : signal.name,
+        signalArgs: [arg],
+        typedSearchAttributes: [
+          { key: OrganizationIdKey, value: organizationId },
+          { key: EntityTypeKey, value: 'mailbox' },
+          { key: EntityIdKey, value: mailbox },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
 }
 
 export async function signalMailbox(client: Client, taskQueue: string, organizationId: string, mailbox: string, events: DeliveredEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SIGNAL) {
-    try {
-      await client.connection.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-        client.workflow.signalWithStart<typeof mailboxWorkflow, [{ events: DeliveredEvent[] }]>('mailboxWorkflow', {
-          workflowId: mailboxWorkflowId(organizationId, mailbox),
-          taskQueue,
-          args: [{ organizationId, mailbox }],
-          signal: 'bounces',
-          signalArgs: [{ events: events.slice(i, i + MAX_EVENTS_PER_SIGNAL) }],
-          typedSearchAttributes: [
-            { key: OrganizationIdKey, value: organizationId },
-            { key: EntityTypeKey, value: 'mailbox' },
-            { key: EntityIdKey, value: mailbox },
-          ],
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    }
+    await signalWithStartMailbox<{ events: DeliveredEvent[] }>(client, taskQueue, organizationId, mailbox, 'bounces', {
+      events: events.slice(i, i + MAX_EVENTS_PER_SIGNAL),
+    });
   }
 }
 
@@ -89,6 +125,7 @@ const toDelivered = (p: PendingSignal): DeliveredEvent => ({
   type: p.type,
   occurredAt: p.occurredAtMs,
   ...(p.campaignId === undefined ? {} : { campaignId: p.campaignId }),
+  ...(p.bounceClass === undefined ? {} : { bounceClass: p.bounceClass }),
 });
 
 /** Records how long the events just counted or signalled waited since they were stored. */
@@ -99,7 +136,94 @@ function recordLag(stage: 'count' | 'signal', receivedAtMs: number[], hook: ((re
   hook?.(receivedAtMs, now);
 }
 
-/** One relay round for one organization: count, then signal. */
+/** Signals one mailbox command (override, apply_recommendation) to its mailbox's workflow. */
+function signalCommand(deps: RelayDeps, organizationId: string, command: StoredCommand): Promise<void> {
+  if (command.kind === 'override') {
+    return signalWithStartMailbox(deps.client, deps.taskQueue, organizationId, command.entityKey, overrideSignal, command.payload as unknown as OverrideCommand);
+  }
+  if (command.kind === 'apply_recommendation') {
+    return signalWithStartMailbox(deps.client, deps.taskQueue, organizationId, command.entityKey, applyRecommendationSignal,
+      command.payload as unknown as ApplyRecommendationCommand,
+    );
+  }
+  return Promise.reject(new Error(`a ${command.kind} command is not addressed to one mailbox`));
+}
+
+/**
+ * Stage 3 for one organization: its due commands, each entity's in the order stored. Signals go out concurrently
+ * across entities; the queue is updated once they are all settled, in the claiming transaction (a commit that fails
+ * after a signal landed delivers it again: the workflow acts on each command id once).
+ */
+async function deliverCommands(deps: RelayDeps, organizationId: string, options: RelayOptions, limiter: Bottleneck): Promise<{ delivered: number; failed: number }> {
+  return withTenant(deps.db, organizationId, async (tx) => {
+    const commands = await claimDueCommands(tx, organizationId, options.commandBatch ?? 500);
+    if (commands === undefined || commands.length === 0) return { delivered: 0, failed: 0 };
+    const fanOutBatch = options.fanOutBatch ?? 200;
+    // At most one settings change is claimed (older ones are superseded); its page of mailboxes is read first.
+    const settingsChange = commands.find((c) => c.kind === 'settings_changed');
+    const fanOut = settingsChange === undefined ? [] : await mailboxesToResettle(tx, settingsChange.payload.after as string | undefined, fanOutBatch);
+    const byEntity = new Map<string, StoredCommand[]>();
+    for (const c of commands) {
+      if (c.kind === 'settings_changed') continue;
+      const key = `${c.entityType}\u0000${c.entityKey}`;
+      const list = byEntity.get(key);
+      if (list === undefined) byEntity.set(key, [c]);
+      else list.push(c);
+    }
+
+    const delivered: number[] = [];
+    const failed: { id: number; error: string }[] = [];
+    let signals = 0;
+    const outcome = (kind: string, ok: boolean): void => {
+      relayCommands.inc({ kind, outcome: ok ? 'delivered' : 'failed' });
+      if (ok) signals += 1;
+    };
+    const chains = [...byEntity.values()].map((chain) =>
+      limiter.schedule(async () => {
+        for (const c of chain) {
+          try {
+            await signalCommand(deps, organizationId, c);
+            delivered.push(c.id);
+            outcome(c.kind, true);
+          } catch (error) {
+            // The entity's later commands wait behind this one (claimDueCommands), so none overtakes it.
+            failed.push({ id: c.id, error: String(error) });
+            outcome(c.kind, false);
+            log.warn('command signal failed; the command backs off and stays queued', { organizationId, kind: c.kind, error: String(error) });
+            return;
+          }
+        }
+      }),
+    );
+    let fanOutFailed = false;
+    const version = settingsChange?.payload.version as number | undefined;
+    const fanned = fanOut.map((mailbox) =>
+      limiter.schedule(async () => {
+        try {
+          await signalWithStartMailbox(deps.client, deps.taskQueue, organizationId, mailbox, settingsChangedSignal, { version: version ?? 0 });
+          outcome('settings_changed', true);
+        } catch (error) {
+          fanOutFailed = true;
+          outcome('settings_changed', false);
+          log.warn('settings change signal failed; the fan-out backs off and resumes from its last completed page', { organizationId, error: String(error) });
+        }
+      }),
+    );
+    await Promise.all([...chains, ...fanned]);
+
+    await deleteCommands(tx, delivered);
+    for (const f of failed) await backOffCommand(tx, f.id, f.error);
+    if (settingsChange !== undefined) {
+      // A failed page is signalled again in full: a repeated settingsChanged only makes a workflow decide once more.
+      if (fanOutFailed) await backOffCommand(tx, settingsChange.id, 'a settingsChanged signal failed');
+      else if (fanOut.length < fanOutBatch) await deleteCommands(tx, [settingsChange.id]);
+      else await advanceFanOut(tx, settingsChange.id, fanOut[fanOut.length - 1]!);
+    }
+    return { delivered: signals, failed: failed.length + (fanOutFailed ? 1 : 0) };
+  });
+}
+
+/** One relay round for one organization: count, signal, then deliver commands. */
 export async function relayOrganization(deps: RelayDeps, organizationId: string, options: RelayOptions = {}, limiter?: Bottleneck): Promise<RoundResult> {
   const batch = await withTenant(deps.db, organizationId, (tx) => countQueuedEvents(tx, organizationId, options.countBatch ?? 5000));
   relayEventsCounted.inc(batch.counted);
@@ -139,17 +263,26 @@ export async function relayOrganization(deps: RelayDeps, organizationId: string,
     return { receivedAtMs: pending.filter((p) => delivered.has(p.seq)).map((p) => p.receivedAtMs), failedMailboxes: failed.length };
   });
   recordLag('signal', signalled.receivedAtMs, options.onSignalled);
-  return { counted: batch.counted, signalled: signalled.receivedAtMs.length, failedMailboxes: signalled.failedMailboxes };
+  const commands = await deliverCommands(deps, organizationId, options, concurrency);
+  return {
+    counted: batch.counted,
+    signalled: signalled.receivedAtMs.length,
+    failedMailboxes: signalled.failedMailboxes,
+    commands: commands.delivered,
+    failedCommands: commands.failed,
+  };
 }
 
 /** One round over every organization with relay work. */
 export async function relayOnce(deps: RelayDeps, options: RelayOptions = {}, limiter?: Bottleneck): Promise<RoundResult> {
-  const total: RoundResult = { counted: 0, signalled: 0, failedMailboxes: 0 };
+  const total: RoundResult = { counted: 0, signalled: 0, failedMailboxes: 0, commands: 0, failedCommands: 0 };
   for (const organizationId of await organizationsFrom(deps.db, 'drason_orgs_with_relay_work', 1000)) {
     const r = await relayOrganization(deps, organizationId, options, limiter);
     total.counted += r.counted;
     total.signalled += r.signalled;
     total.failedMailboxes += r.failedMailboxes;
+    total.commands += r.commands;
+    total.failedCommands += r.failedCommands;
   }
   return total;
 }
@@ -214,7 +347,7 @@ export function startEventRelay(deps: RelayDeps & { databaseUrl: string }, optio
       let worked = false;
       try {
         const r = await relayOnce(deps, options, limiter);
-        worked = r.counted > 0 || r.signalled > 0;
+        worked = r.counted > 0 || r.signalled > 0 || r.commands > 0;
       } catch (error) {
         log.warn('relay round failed; retrying after the poll interval', { error: String(error) });
       }

@@ -20,7 +20,7 @@ export interface RebuildReport {
 }
 
 const keyOf = (r: CounterRow): string => `${r.entityType}|${r.entityKey}|${r.bucketStartMs}`;
-const valueOf = (r: CounterRow): string => `${r.sent}/${r.hardBounces}/${r.failures}`;
+const valueOf = (r: CounterRow): string => `${r.sent}/${r.hardBounces}/${r.failures}/${r.reputationBlocks}`;
 
 /** How many buckets differ between two sets of counter rows. */
 export function countDrift(before: CounterRow[], after: CounterRow[]): number {

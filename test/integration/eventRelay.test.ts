@@ -91,7 +91,7 @@ describe('event relay (real Postgres and Temporal)', function () {
     assert.deepEqual(await backlog(org), { toCount: 4, toSignal: 0 });
 
     const down = await relayOrganization({ db: t.db, client: temporalDown, taskQueue }, org);
-    assert.deepEqual(down, { counted: 4, signalled: 0, failedMailboxes: 1 });
+    assert.deepEqual(down, { counted: 4, signalled: 0, failedMailboxes: 1, commands: 0, failedCommands: 0 });
     const sum = (rows: Awaited<ReturnType<typeof counters>>, type: string) =>
       rows.filter((r) => r.entityType === type).reduce((a, r) => [a[0]! + r.sent, a[1]! + r.hardBounces, a[2]! + r.failures], [0, 0, 0]);
     const rows = await counters(org);
@@ -102,17 +102,17 @@ describe('event relay (real Postgres and Temporal)', function () {
     const backoff = (await withTenant(t.db, org, (tx) => tx('signal_backoff').select('attempts', 'next_attempt_at'))) as { attempts: number; next_attempt_at: Date }[];
     assert.equal(backoff.length, 1);
     assert.ok(backoff[0]!.next_attempt_at.getTime() > Date.now(), 'the mailbox backs off instead of retrying in a tight loop');
-    assert.deepEqual(await relayOrganization(deps(), org), { counted: 0, signalled: 0, failedMailboxes: 0 }, 'nothing is due during the back-off');
+    assert.deepEqual(await relayOrganization(deps(), org), { counted: 0, signalled: 0, failedMailboxes: 0, commands: 0, failedCommands: 0 }, 'nothing is due during the back-off');
 
     await withTenant(t.db, org, (tx) => tx('signal_backoff').update({ next_attempt_at: tx.raw("now() - interval '1 second'") }));
-    assert.deepEqual(await relayOrganization(deps(), org), { counted: 0, signalled: 2, failedMailboxes: 0 });
+    assert.deepEqual(await relayOrganization(deps(), org), { counted: 0, signalled: 2, failedMailboxes: 0, commands: 0, failedCommands: 0 });
     assert.deepEqual(await backlog(org), { toCount: 0, toSignal: 0 });
     const snap = await until(async () => {
       const s = await snapshot(org, mailbox);
       return s.received.hardBounces + s.received.failures === 2 && s.lastWindows !== undefined ? s : undefined;
     }, 30_000, 'the workflow to take the bounce and the failure and read its windows');
     assert.deepEqual(snap.received, { hardBounces: 1, failures: 1 });
-    assert.deepEqual(snap.lastWindows?.windows['1h'], { sent: 2, hardBounces: 1, failures: 1 }, 'the workflow read its windows from the counters');
+    assert.deepEqual(snap.lastWindows?.windows['1h'], { sent: 2, hardBounces: 1, failures: 1, reputationBlocks: 0 }, 'the workflow read its windows from the counters');
   });
 
   it('a redelivered signal (the commit after it failed) changes nothing in the workflow', async () => {
@@ -142,7 +142,15 @@ describe('event relay (real Postgres and Temporal)', function () {
     const events: NewEvent[] = [];
     for (let i = 0; i < 3000; i += 1) {
       const type = i % 20 === 0 ? 'HardBounce' : i % 33 === 0 ? 'DeliveryFailure' : 'EmailSent';
-      events.push(event(`e-${i}`, type, mailboxes[i % mailboxes.length]!, { campaignId: String(i % 4), occurredAt: new Date(Date.now() - (i % 50) * 60_000) }));
+      // Every other delivery failure is a reputation block ("blocked", 5.7.x), counted in its own column too.
+      const bounceClass = type === 'DeliveryFailure' ? (i % 66 === 0 ? ('reputation' as const) : ('transient' as const)) : undefined;
+      events.push(
+        event(`e-${i}`, type, mailboxes[i % mailboxes.length]!, {
+          campaignId: String(i % 4),
+          occurredAt: new Date(Date.now() - (i % 50) * 60_000),
+          ...(bounceClass === undefined ? {} : { bounceClass }),
+        }),
+      );
     }
     for (let i = 0; i < events.length; i += 500) await ingestEvents(t.db, org, events.slice(i, i + 500));
     // Small batches so both relays interleave over many transactions.
@@ -162,6 +170,12 @@ describe('event relay (real Postgres and Temporal)', function () {
     const live = await counters(org);
     const totals = live.filter((r) => r.entityType === 'mailbox').reduce((s, r) => s + r.sent + r.hardBounces + r.failures, 0);
     assert.equal(totals, 3000);
+    const blocks = events.filter((e) => e.bounceClass === 'reputation').length;
+    assert.ok(blocks > 0);
+    for (const type of ['mailbox', 'domain']) {
+      const counted = live.filter((r) => r.entityType === type).reduce((s, r) => s + r.reputationBlocks, 0);
+      assert.equal(counted, blocks, `each reputation block counted once per ${type}`);
+    }
     const rebuilt = await withTenant(t.db, org, async (tx) => {
       await rebuildCounters(tx, org, Date.now());
       return allCounters(tx);

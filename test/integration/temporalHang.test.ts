@@ -60,7 +60,7 @@ describe('a hung Temporal', function () {
       });
       assert.equal(res.status, 202);
       const relayed = await relayOrganization({ db: t.db, client, taskQueue: 'hang' }, org.organization.id);
-      assert.deepEqual(relayed, { counted: 1, signalled: 0, failedMailboxes: 1 }, 'counted in PostgreSQL; the signal gave up at its deadline');
+      assert.deepEqual(relayed, { counted: 1, signalled: 0, failedMailboxes: 1, commands: 0, failedCommands: 0 }, 'counted in PostgreSQL; the signal gave up at its deadline');
       assert.deepEqual(await withTenant(t.db, org.organization.id, (tx) => relayBacklog(tx)), { toCount: 0, toSignal: 1 }, 'the bounce waits for Temporal');
     } finally {
       process.kill(temporal.process.pid!, 'SIGCONT');

@@ -1,5 +1,6 @@
 /**
- * Window counters: 5-minute buckets of sends, hard bounces and delivery failures per mailbox, domain and campaign,
+ * Window counters: 5-minute buckets of sends, hard bounces, delivery failures and (of those) reputation blocks per
+ * mailbox, domain and campaign,
  * written only by the relay (src/db/repositories/relay.ts). Windows and velocity are computed from these buckets
  * by src/domain/rollingWindows.ts. Events stay the source of truth: `rebuildCounters` recomputes them.
  */
@@ -28,14 +29,15 @@ export async function readBuckets(
     .whereIn('entity_key', keys)
     .andWhere('bucket_start', '>', new Date(nowMs - horizonMs - BUCKET_MS))
     .orderBy(['entity_key', 'bucket_start'])
-    .select('entity_key', 'bucket_start', 'sent', 'hard_bounces', 'failures')) as {
+    .select('entity_key', 'bucket_start', 'sent', 'hard_bounces', 'failures', 'reputation_blocks')) as {
     entity_key: string;
     bucket_start: Date;
     sent: number;
     hard_bounces: number;
     failures: number;
+    reputation_blocks: number;
   }[];
-  for (const r of rows) result.get(r.entity_key)?.push([r.bucket_start.getTime(), r.sent, r.hard_bounces, r.failures]);
+  for (const r of rows) result.get(r.entity_key)?.push([r.bucket_start.getTime(), r.sent, r.hard_bounces, r.failures, r.reputation_blocks]);
   return result;
 }
 
@@ -46,19 +48,22 @@ export interface CounterRow {
   sent: number;
   hardBounces: number;
   failures: number;
+  /** Of `failures`, those classed `reputation`. */
+  reputationBlocks: number;
 }
 
 /** Every counter row of the current organization (tests and the rebuild command compare them). */
 export async function allCounters(tx: Tx): Promise<CounterRow[]> {
   const rows = (await tx('entity_counters')
     .orderBy(['entity_type', 'entity_key', 'bucket_start'])
-    .select('entity_type', 'entity_key', 'bucket_start', 'sent', 'hard_bounces', 'failures')) as {
+    .select('entity_type', 'entity_key', 'bucket_start', 'sent', 'hard_bounces', 'failures', 'reputation_blocks')) as {
     entity_type: CounterEntityType;
     entity_key: string;
     bucket_start: Date;
     sent: number;
     hard_bounces: number;
     failures: number;
+    reputation_blocks: number;
   }[];
   return rows.map((r) => ({
     entityType: r.entity_type,
@@ -67,6 +72,7 @@ export async function allCounters(tx: Tx): Promise<CounterRow[]> {
     sent: r.sent,
     hardBounces: r.hard_bounces,
     failures: r.failures,
+    reputationBlocks: r.reputation_blocks,
   }));
 }
 
@@ -80,8 +86,8 @@ export async function rebuildCounters(tx: Tx, organizationId: string, nowMs: num
   await tx('entity_counters').delete();
   const { rows } = await tx.raw<{ rows: { written: number }[] }>(
     `with written as (
-       insert into entity_counters (organization_id, entity_type, entity_key, bucket_start, sent, hard_bounces, failures)
-       select drason_current_org(), c.entity_type, c.entity_key, c.bucket_start, sum(c.sent), sum(c.hard_bounces), sum(c.failures)
+       insert into entity_counters (organization_id, entity_type, entity_key, bucket_start, sent, hard_bounces, failures, reputation_blocks)
+       select drason_current_org(), c.entity_type, c.entity_key, c.bucket_start, sum(c.sent), sum(c.hard_bounces), sum(c.failures), sum(c.reputation_blocks)
          from event_counter_contributions c
         where c.organization_id = drason_current_org() and c.bucket_start >= drason_bucket_start(?::timestamptz)
           and not exists (select 1 from event_queue q where q.organization_id = c.organization_id and q.event_id = c.event_id)

@@ -48,6 +48,10 @@ const storedKey = (source: string, key: string): string => `${source}\u0000${key
 /**
  * Stores events in one round trip (one call of `drason_ingest_events`, one transaction), idempotent on
  * (organization, source, idempotency key). Returns what was new.
+ *
+ * A HardBounce or DeliveryFailure without a `bounceClass` is stored with its type's default (list_quality, unknown);
+ * a `mailboxAccountId` with no `mailbox` names the mailbox synced with that Smartlead id, and one that names none
+ * still stores the event, flagged `unresolved_account` (migrations/006_mailbox_engine.ts).
  */
 export async function storeEvents(db: Db | Tx, organizationId: string, events: NewEvent[]): Promise<StoredKeys> {
   const payload = events.map((e) => {
@@ -59,8 +63,10 @@ export async function storeEvents(db: Db | Tx, organizationId: string, events: N
       occurredAt: e.occurredAt.toISOString(),
       mailbox,
       domain: mailbox === undefined ? undefined : domainOf(mailbox),
+      mailboxAccountId: e.mailboxAccountId,
       campaignId: e.campaignId,
       leadEmail: e.leadEmail,
+      bounceClass: e.bounceClass,
       detail: e.detail ?? {},
       flags: e.flags ?? [],
     };

@@ -9,7 +9,7 @@
  *    signal; the caller signals, then records which mailboxes were delivered and which failed.
  */
 import type { Tx } from '../tenant';
-import type { MonitoredEventType } from '../../domain/events';
+import type { BounceClass, MonitoredEventType } from '../../domain/events';
 
 /** Held shared by every count stage of an organization and exclusively by a counter rebuild. */
 export async function lockCountersShared(tx: Tx, organizationId: string): Promise<void> {
@@ -44,16 +44,18 @@ export const COUNT_QUEUED_SQL = `with claimed as (
        -- The claimed ids as an array, not a join: the planner then fetches exactly these events by primary key,
        -- however many are stored (a join let it hash the organization's whole event store).
        select c.entity_type, c.entity_key, c.bucket_start,
-              sum(c.sent)::int as sent, sum(c.hard_bounces)::int as hard_bounces, sum(c.failures)::int as failures
+              sum(c.sent)::int as sent, sum(c.hard_bounces)::int as hard_bounces, sum(c.failures)::int as failures,
+              sum(c.reputation_blocks)::int as reputation_blocks
          from event_counter_contributions c
         where c.organization_id = drason_current_org() and c.event_id = any(array(select event_id from gone))
         group by 1, 2, 3
      ), upserted as (
-       insert into entity_counters as t (organization_id, entity_type, entity_key, bucket_start, sent, hard_bounces, failures)
-       select drason_current_org(), s.entity_type, s.entity_key, s.bucket_start, s.sent, s.hard_bounces, s.failures
+       insert into entity_counters as t (organization_id, entity_type, entity_key, bucket_start, sent, hard_bounces, failures, reputation_blocks)
+       select drason_current_org(), s.entity_type, s.entity_key, s.bucket_start, s.sent, s.hard_bounces, s.failures, s.reputation_blocks
          from summed s order by s.entity_type, s.entity_key, s.bucket_start
        on conflict (organization_id, entity_type, entity_key, bucket_start) do update
-         set sent = t.sent + excluded.sent, hard_bounces = t.hard_bounces + excluded.hard_bounces, failures = t.failures + excluded.failures
+         set sent = t.sent + excluded.sent, hard_bounces = t.hard_bounces + excluded.hard_bounces, failures = t.failures + excluded.failures,
+             reputation_blocks = t.reputation_blocks + excluded.reputation_blocks
        returning 1
      ), counted as (
        select e.id, e.type, e.mailbox_id, e.received_at from events e
@@ -86,6 +88,8 @@ export interface PendingSignal {
   occurredAtMs: number;
   receivedAtMs: number;
   campaignId?: string;
+  /** Null for bounces stored before migration 006 that it could not class (none: it backfilled them all). */
+  bounceClass?: BounceClass;
 }
 
 /**
@@ -98,9 +102,18 @@ export async function claimPendingSignals(tx: Tx, organizationId: string, limit:
   ]);
   if (lock.rows[0]?.locked !== true) return undefined;
   const { rows } = await tx.raw<{
-    rows: { event_id: number; mailbox_id: string; email: string; type: PendingSignal['type']; occurred_at: Date; received_at: Date; campaign_id: string | null }[];
+    rows: {
+      event_id: number;
+      mailbox_id: string;
+      email: string;
+      type: PendingSignal['type'];
+      occurred_at: Date;
+      received_at: Date;
+      campaign_id: string | null;
+      bounce_class: BounceClass | null;
+    }[];
   }>(
-    `select s.event_id, s.mailbox_id, lower(m.email::text) as email, e.type, e.occurred_at, e.received_at, e.campaign_id
+    `select s.event_id, s.mailbox_id, lower(m.email::text) as email, e.type, e.occurred_at, e.received_at, e.campaign_id, e.bounce_class
        from signal_queue s
        join events e on e.organization_id = s.organization_id and e.id = s.event_id
        join mailboxes m on m.organization_id = s.organization_id and m.id = s.mailbox_id
@@ -118,6 +131,7 @@ export async function claimPendingSignals(tx: Tx, organizationId: string, limit:
     occurredAtMs: r.occurred_at.getTime(),
     receivedAtMs: r.received_at.getTime(),
     ...(r.campaign_id === null ? {} : { campaignId: r.campaign_id }),
+    ...(r.bounce_class === null ? {} : { bounceClass: r.bounce_class }),
   }));
 }
 
