@@ -2,12 +2,16 @@
  * Smartlead webhook body → the event Drason stores. Pure (no I/O, no clock of its own: callers pass the receive
  * time), table-tested in test/unit/smartleadWebhook.test.ts.
  *
- * - EMAIL_SENT → EmailSent; EMAIL_BOUNCE → HardBounce when the SMTP diagnostic says the address is bad (5.1.x and
- *   friends), else DeliveryFailure (deferrals, full mailboxes, policy blocks). When in doubt, not hard: a hard bounce
- *   drives pauses, and Drason pauses conservatively.
+ * - Both shapes Smartlead's documentation shows for the same webhook are read: the event type from `event_type` or
+ *   `event` (EMAIL_BOUNCED is EMAIL_BOUNCE), the mailbox from `from_email`, or else only its Smartlead account id
+ *   (`email_account_id`; the alert's `accountId`), which storage resolves to the synced mailbox. So no bounce is
+ *   stored under a name Drason does not count.
+ * - EMAIL_SENT → EmailSent. EMAIL_BOUNCE → a class from its SMTP diagnostic (src/domain/bounceClass.ts): HardBounce
+ *   when the address is bad (`list_quality`), else DeliveryFailure carrying its class (reputation, transient,
+ *   account, unknown). EMAIL_ACCOUNT_DISCONNECTED → DeliveryFailure of that mailbox, class `account`.
  * - Every other event type (known or not) is stored under its own name and not counted.
- * - Idempotency key: event_type + stats_id, else event_type + sl_email_lead_id + event_timestamp, else a hash of
- *   the body (without its secret_key).
+ * - Idempotency key: event type + stats_id, else event type + sl_email_lead_id + event_timestamp, else a hash of
+ *   the body (without its secret_key). The event type in the key is the canonical one, whichever shape carried it.
  * - Stored detail: the body without its secret_key and without email content (PRD §14: no access to email content);
  *   SMTP diagnostics of bounces are kept, they explain the classification.
  * - Timestamps: more than 15 minutes in the future are replaced by the receive time (flag `future_clamped`), and
@@ -15,28 +19,32 @@
  *   but not counted (flag `stale`). See docs/decisions/007-webhook-auth-replay-and-clock-skew.md.
  */
 import crypto from 'node:crypto';
+import { classifyBounce } from '../domain/bounceClass';
 import { judgeEventTime } from '../domain/eventTiming';
-import type { MonitoredEventType } from '../domain/events';
+import type { BounceClass, MonitoredEventType } from '../domain/events';
+import { canonicalSmartleadEventType } from '../smartlead/schemas';
 
 export type EventFlag = 'future_clamped' | 'out_of_range_clamped' | 'stale' | 'no_timestamp' | 'no_mailbox';
 
 export interface MappedSmartleadEvent {
-  /** Smartlead's event_type as sent (UNKNOWN when absent). */
+  /** Smartlead's event type as sent, in `event_type` or `event` (UNKNOWN when absent). */
   eventType: string;
-  /** What the event is stored as: a monitored type, or Smartlead's own event type. */
+  /** What the event is stored as: a monitored type, or Smartlead's own event type (canonical name). */
   type: MonitoredEventType | string;
+  /** For HardBounce and DeliveryFailure: what the bounce says about the mailbox. */
+  bounceClass?: BounceClass;
   /** Monitored and fresh: it reaches the mailbox's workflow and its windows. */
   counted: boolean;
   idempotencyKey: string;
   occurredAt: Date;
   flags: EventFlag[];
   mailbox?: string;
+  /** Smartlead's email account id, when the body names the account but not its address (storage resolves it). */
+  mailboxAccountId?: string;
   campaignId?: string;
   leadEmail?: string;
   detail: Record<string, unknown>;
 }
-
-export type BounceKind = 'hard' | 'soft';
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_KEY_LENGTH = 200;
@@ -51,32 +59,27 @@ const email = (value: unknown): string | undefined => {
   return v !== undefined && v.length <= 320 && EMAIL.test(v) ? v.toLowerCase() : undefined;
 };
 
-/** Enhanced status codes (RFC 3463) that mean the recipient address itself is bad. 5.1.7/5.1.8 are about the sender. */
-const HARD_ENHANCED = /\b5\.(1\.(0|1|2|3|4|6|10)|2\.1)\b/;
-const ANY_ENHANCED = /\b[245]\.\d{1,3}\.\d{1,3}\b/;
-const BASIC_CODE = /(^|\s)([245])\d\d([\s-]|$)/;
-const HARD_PHRASES = /(user unknown|unknown user|no such user|does not exist|recipient not found|invalid recipient|recipient address rejected|address not found|no mailbox here|mailbox not found)/i;
-
-/** The SMTP diagnostic of a bounce body: `bounce_message.text` (or the string itself, or `bounce_reason`). */
-export function bounceDiagnostic(body: Record<string, unknown>): string {
-  const message = body.bounce_message;
-  if (typeof message === 'string') return message;
-  if (typeof message === 'object' && message !== null) {
-    const m = message as Record<string, unknown>;
-    const t = text(m.text) ?? text(m.html);
+/** `value` itself when a string, else its `field` when `value` is an object. */
+const textIn = (value: unknown, ...fields: string[]): string | undefined => {
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const field of fields) {
+    const t = text((value as Record<string, unknown>)[field]);
     if (t !== undefined) return t;
   }
-  return text(body.bounce_reason) ?? '';
+  return undefined;
+};
+
+/**
+ * The SMTP diagnostic of a bounce or alert body: `bounce_message.text` (or `.html`, or the string itself), else
+ * `bounce_reason`, else an alert's `error` (a string or `{message}`).
+ */
+export function bounceDiagnostic(body: Record<string, unknown>): string {
+  return textIn(body.bounce_message, 'text', 'html') ?? text(body.bounce_reason) ?? textIn(body.error, 'message') ?? '';
 }
 
-export function classifyBounce(diagnostic: string): BounceKind {
-  if (HARD_ENHANCED.test(diagnostic)) return 'hard';
-  // An enhanced code that is not an address failure settles it: soft.
-  if (ANY_ENHANCED.test(diagnostic)) return 'soft';
-  const basic = BASIC_CODE.exec(diagnostic)?.[2];
-  if (basic !== undefined && basic !== '5') return 'soft';
-  return HARD_PHRASES.test(diagnostic) ? 'hard' : 'soft';
-}
+/** Smartlead's event type as sent, from either shape (`event_type` or `event`). */
+const sentEventType = (body: Record<string, unknown>): string => text(body.event_type) ?? text(body.event) ?? 'UNKNOWN';
 
 /** Email content and secrets never reach the event store. */
 const CONTENT_FIELDS = new Set(['secret_key', 'subject', 'preview_text', 'email_body', 'reply_body']);
@@ -115,7 +118,7 @@ function canonicalJson(value: unknown): string {
 const sha256 = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
 
 export function smartleadIdempotencyKey(body: Record<string, unknown>): string {
-  const eventType = text(body.event_type) ?? 'UNKNOWN';
+  const eventType = canonicalSmartleadEventType(sentEventType(body));
   const statsId = text(body.stats_id);
   const leadId = text(body.sl_email_lead_id);
   const timestamp = text(body.event_timestamp);
@@ -129,14 +132,23 @@ export function smartleadIdempotencyKey(body: Record<string, unknown>): string {
   return key.length <= MAX_KEY_LENGTH ? key : `smartlead:${eventType}:sha256:${sha256(key)}`;
 }
 
-function monitoredType(eventType: string, body: Record<string, unknown>): MonitoredEventType | undefined {
-  if (eventType === 'EMAIL_SENT') return 'EmailSent';
-  if (eventType === 'EMAIL_BOUNCE') return classifyBounce(bounceDiagnostic(body)) === 'hard' ? 'HardBounce' : 'DeliveryFailure';
+/** What a monitored Smartlead event is stored as; undefined for the events Drason only stores. */
+function monitoredType(eventType: string, body: Record<string, unknown>): { type: MonitoredEventType; bounceClass?: BounceClass } | undefined {
+  if (eventType === 'EMAIL_SENT') return { type: 'EmailSent' };
+  if (eventType === 'EMAIL_BOUNCE' || eventType === 'EMAIL_ACCOUNT_DISCONNECTED') {
+    const bounceClass = classifyBounce(bounceDiagnostic(body), eventType);
+    return { type: bounceClass === 'list_quality' ? 'HardBounce' : 'DeliveryFailure', bounceClass };
+  }
   return undefined;
 }
 
+/** The sending mailbox: `from_email`; an account alert names it `email`. */
+const senderOf = (eventType: string, body: Record<string, unknown>): string | undefined =>
+  email(body.from_email) ?? (eventType === 'EMAIL_ACCOUNT_DISCONNECTED' ? email(body.email) : undefined);
+
 export function mapSmartleadWebhook(body: Record<string, unknown>, receivedAt: Date): MappedSmartleadEvent {
-  const eventType = text(body.event_type) ?? 'UNKNOWN';
+  const eventType = sentEventType(body);
+  const canonical = canonicalSmartleadEventType(eventType);
   const flags: EventFlag[] = [];
   const stamp = text(body.event_timestamp) ?? text(body.time_sent);
   const parsed = stamp === undefined ? Number.NaN : Date.parse(stamp);
@@ -151,26 +163,26 @@ export function mapSmartleadWebhook(body: Record<string, unknown>, receivedAt: D
     flags.push('stale');
   }
 
-  const mailbox = email(body.from_email);
-  let type: string = eventType;
-  let monitored = false;
-  const mapped = monitoredType(eventType, body);
-  if (mapped !== undefined && mailbox === undefined) flags.push('no_mailbox');
-  else if (mapped !== undefined) {
-    type = mapped;
-    monitored = true;
-  }
+  const mailbox = senderOf(canonical, body);
+  // The account id matters only when the address is missing: storage resolves it to the mailbox synced with it.
+  const accountId = mailbox === undefined ? (text(body.email_account_id) ?? text(body.accountId)) : undefined;
+  // A monitored event needs its mailbox, by address or by account id; without either it is stored, not counted.
+  const found = monitoredType(canonical, body);
+  const mapped = mailbox === undefined && accountId === undefined ? undefined : found;
+  if (found !== undefined && mapped === undefined) flags.push('no_mailbox');
 
   const campaignId = text(body.campaign_id);
   const leadEmail = email(body.to_email) ?? email(body.sl_lead_email);
   return {
     eventType,
-    type,
-    counted: monitored && timing.kind !== 'stale',
+    type: mapped?.type ?? canonical,
+    ...(mapped?.bounceClass === undefined ? {} : { bounceClass: mapped.bounceClass }),
+    counted: mapped !== undefined && timing.kind !== 'stale',
     idempotencyKey: smartleadIdempotencyKey(body),
     occurredAt,
     flags,
     ...(mailbox === undefined ? {} : { mailbox }),
+    ...(accountId === undefined ? {} : { mailboxAccountId: accountId }),
     ...(campaignId === undefined ? {} : { campaignId }),
     ...(leadEmail === undefined ? {} : { leadEmail }),
     detail: sanitizeSmartleadBody(body),

@@ -355,33 +355,53 @@ export const SMARTLEAD_WEBHOOK_EVENT_TYPES = [
 ] as const;
 export type SmartleadWebhookEventType = (typeof SMARTLEAD_WEBHOOK_EVENT_TYPES)[number];
 
+/** Other names Smartlead's documentation gives the same event (some pages write EMAIL_BOUNCED). */
+export const SMARTLEAD_WEBHOOK_EVENT_ALIASES: Readonly<Record<string, SmartleadWebhookEventType>> = { EMAIL_BOUNCED: 'EMAIL_BOUNCE' };
+
+/** The one name Drason uses for an event type as sent: trimmed, upper-cased, aliases resolved. */
+export function canonicalSmartleadEventType(sent: string): string {
+  const upper = sent.trim().toUpperCase();
+  return SMARTLEAD_WEBHOOK_EVENT_ALIASES[upper] ?? upper;
+}
+
 const messagePart = z
   .object({ message_id: optText, html: optText, text: optText, time: optText })
   .partial();
 
 /**
  * The flat webhook body (help-center "Response Structure"). Loose: every other field is kept, so the raw event
- * can be stored verbatim. Unknown `event_type`s parse fine (Drason stores and acknowledges them).
+ * can be stored verbatim. Unknown event types parse fine (Drason stores and acknowledges them).
+ *
+ * Both shapes Smartlead's documentation shows for the same webhook are accepted: the event type in `event_type`
+ * or in `event`, the sending mailbox as `from_email` or only as its account id `email_account_id`. The alert
+ * EMAIL_ACCOUNT_DISCONNECTED comes as `{accountId, email, error}`.
  */
-export const smartleadWebhookSchema = z.looseObject({
-  event_type: z.string().min(1),
-  campaign_id: smartleadId.nullish(),
-  campaign_name: optText.optional(),
-  campaign_status: optText.optional(),
-  from_email: optText.optional(),
-  to_email: optText.optional(),
-  to_name: optText.optional(),
-  event_timestamp: optText.optional(),
-  time_sent: optText.optional(),
-  sl_email_lead_id: smartleadId.nullish(),
-  sl_email_lead_map_id: smartleadId.nullish(),
-  sl_lead_email: optText.optional(),
-  stats_id: smartleadId.nullish(),
-  message_id: optText.optional(),
-  sequence_number: count,
-  secret_key: optText.optional(),
-  bounce_message: messagePart.nullish(),
-  reply_message: messagePart.nullish(),
-  sent_message: messagePart.nullish(),
-});
+export const smartleadWebhookSchema = z
+  .looseObject({
+    event_type: z.string().min(1).optional(),
+    event: z.string().min(1).optional(),
+    campaign_id: smartleadId.nullish(),
+    campaign_name: optText.optional(),
+    campaign_status: optText.optional(),
+    from_email: optText.optional(),
+    email_account_id: smartleadId.nullish(),
+    accountId: smartleadId.nullish(),
+    email: optText.optional(),
+    error: z.union([z.string(), z.looseObject({ message: z.string().optional() })]).nullish(),
+    to_email: optText.optional(),
+    to_name: optText.optional(),
+    event_timestamp: optText.optional(),
+    time_sent: optText.optional(),
+    sl_email_lead_id: smartleadId.nullish(),
+    sl_email_lead_map_id: smartleadId.nullish(),
+    sl_lead_email: optText.optional(),
+    stats_id: smartleadId.nullish(),
+    message_id: optText.optional(),
+    sequence_number: count,
+    secret_key: optText.optional(),
+    bounce_message: messagePart.nullish(),
+    reply_message: messagePart.nullish(),
+    sent_message: messagePart.nullish(),
+  })
+  .refine((b) => b.event_type !== undefined || b.event !== undefined, { message: 'event_type (or event) is required', path: ['event_type'] });
 export type SmartleadWebhookPayload = z.output<typeof smartleadWebhookSchema>;

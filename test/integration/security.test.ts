@@ -230,7 +230,7 @@ describe('identity and request security', function () {
       const hard = bounce(true);
       const first = await post(hard);
       assert.equal(first.status, 202, first.text);
-      assert.deepEqual(first.json, { received: true, duplicate: false, eventType: 'EMAIL_BOUNCE', recordedAs: 'HardBounce', counted: true, flags: [] });
+      assert.deepEqual(first.json, { received: true, duplicate: false, eventType: 'EMAIL_BOUNCE', recordedAs: 'HardBounce', bounceClass: 'list_quality', counted: true, flags: [] });
       assert.equal((await post(bounce(false))).json.recordedAs, 'DeliveryFailure');
       const replay = await post(hard);
       assert.equal(replay.status, 202);
@@ -240,6 +240,33 @@ describe('identity and request security', function () {
       assert.equal(stored[0].campaign_id, '42');
       assert.equal(stored[0].detail.secret_key, undefined, 'the secret is not stored');
       assert.deepEqual(stored[0].detail.sent_message, { message_id: '<m@x>', time: null }, 'no email content is stored');
+    });
+
+    it('stores the other documented shape (event, EMAIL_BOUNCED, email_account_id) as the same counted bounce of the mailbox synced with that id, with its class', async () => {
+      const sender = 'shapes@secure-mail.com';
+      assert.equal((await post({ ...bounce(true), event_type: 'EMAIL_SENT', from_email: sender, bounce_message: undefined })).status, 202);
+      await withTenant(api.database.db, org.id, (tx) => tx('mailboxes').where({ email: sender }).update({ smartlead_account_id: '5120' }));
+      const { event_type: _type, from_email: _from, ...rest } = bounce(false);
+      const block = { ...rest, bounce_message: { text: '554 5.7.1 Service unavailable; Client host [203.0.113.7] blocked using zen.spamhaus.org' } };
+      const reply = await post({ ...block, event: 'EMAIL_BOUNCED', email_account_id: 5120 });
+      assert.equal(reply.status, 202, reply.text);
+      assert.deepEqual(reply.json, { received: true, duplicate: false, eventType: 'EMAIL_BOUNCED', recordedAs: 'DeliveryFailure', bounceClass: 'reputation', counted: true, flags: [] });
+      assert.equal((await post({ ...block, event_type: 'EMAIL_BOUNCE', from_email: sender })).json.duplicate, true, 'the flat shape of the same bounce is a duplicate');
+      const stored = await withTenant(api.database.db, org.id, (tx) =>
+        tx('events').join('mailboxes', 'mailboxes.id', 'events.mailbox_id').where('events.idempotency_key', `smartlead:EMAIL_BOUNCE:stats:${String(block.stats_id)}`).first('events.type', 'events.bounce_class', 'mailboxes.email'),
+      );
+      assert.deepEqual(stored, { type: 'DeliveryFailure', bounce_class: 'reputation', email: sender });
+    });
+
+    it('keeps a bounce whose account id names no mailbox, uncounted and flagged, and counts an account-disconnected alert as a failure of the mailbox', async () => {
+      const { from_email: _from, ...rest } = bounce(true);
+      const orphan = await post({ ...rest, email_account_id: 999_999 });
+      assert.deepEqual([orphan.status, orphan.json.recordedAs, orphan.json.counted], [202, 'HardBounce', false]);
+      const kept = await withTenant(api.database.db, org.id, (tx) => tx('events').where({ idempotency_key: `smartlead:EMAIL_BOUNCE:stats:${String(rest.stats_id)}` }).first('flags', 'detail', 'bounce_class'));
+      assert.deepEqual([kept.flags, kept.detail.smartleadAccountId, kept.bounce_class], [['unresolved_account'], '999999', 'list_quality']);
+
+      const alert = await post({ event_type: 'EMAIL_ACCOUNT_DISCONNECTED', accountId: 77, email: 'Sender@Secure-Mail.com', error: 'SMTP connection failed', secret_key: secretKey });
+      assert.deepEqual([alert.status, alert.json.recordedAs, alert.json.bounceClass, alert.json.counted], [202, 'DeliveryFailure', 'account', true]);
     });
 
     it('stores and acknowledges event types it does not know, without counting them', async () => {

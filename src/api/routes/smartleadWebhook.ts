@@ -8,7 +8,8 @@
  * organization's other requests in flight, src/services/ingestBatcher.ts), idempotent on
  * (organization, source, key): a replay is acknowledged as a duplicate and changes nothing. Temporal is never
  * waited on; the relay counts the event and signals bounces later. Unknown event types are stored and acknowledged,
- * never refused.
+ * never refused. Both documented shapes of the body are read (`event_type` or `event`, `from_email` or only
+ * `email_account_id`); a bounce's class (src/domain/bounceClass.ts) is stored with it and reported in the answer.
  *
  * Garbage is refused with 422, like on every route (src/api/route.ts): strings holding NUL or unpaired surrogates,
  * nesting deeper than MAX_INPUT_DEPTH, a body that is not a JSON object. Smartlead retries a failed delivery for
@@ -20,6 +21,7 @@ import { appendAudit } from '../../db/repositories/audit';
 import { checkWebhookSecret } from '../../db/repositories/integrations';
 import { withTenant } from '../../db/tenant';
 import { ENGINE_VERSION } from '../../domain/engineVersion';
+import { BOUNCE_CLASSES } from '../../domain/events';
 import { mapSmartleadWebhook } from '../../ingestion/smartleadWebhook';
 import { UnauthenticatedError } from '../../lib/errors';
 import { eventsIngested, webhookRejections } from '../../lib/metrics';
@@ -27,7 +29,8 @@ import { webhookOf } from '../auth';
 import type { Routes } from '../route';
 
 const SmartleadBody = z.record(z.string(), z.unknown()).openapi('SmartleadWebhookBody', {
-  description: 'The body Smartlead sends (event_type, campaign_id, from_email, to_email, event_timestamp, stats_id, secret_key, …).',
+  description:
+    'The body Smartlead sends (event_type or event, campaign_id, from_email or email_account_id, to_email, event_timestamp, stats_id, secret_key, bounce_message, …).',
 });
 const Received = z
   .object({
@@ -35,7 +38,11 @@ const Received = z
     duplicate: z.boolean(),
     eventType: z.string(),
     recordedAs: z.string().describe('EmailSent, HardBounce, DeliveryFailure, or Smartlead’s own event type when not monitored.'),
-    counted: z.boolean().describe('Whether the event counts toward the mailbox’s windows.'),
+    bounceClass: z
+      .enum(BOUNCE_CLASSES)
+      .optional()
+      .describe('For HardBounce and DeliveryFailure: list_quality (bad address), reputation (the receiver refuses this sender), transient, account (the mailbox cannot send) or unknown.'),
+    counted: z.boolean().describe('Whether the event was queued to count toward the mailbox’s windows (false for a duplicate, a stale event, or a mailbox Drason cannot tell).'),
     flags: z.array(z.string()),
   })
   .openapi('SmartleadWebhookReceived');
@@ -81,6 +88,8 @@ export function mountSmartleadWebhook(routes: Routes): void {
           source: 'smartlead',
           occurredAt: event.occurredAt,
           ...(event.mailbox === undefined ? {} : { mailbox: event.mailbox }),
+          ...(event.mailboxAccountId === undefined ? {} : { mailboxAccountId: event.mailboxAccountId }),
+          ...(event.bounceClass === undefined ? {} : { bounceClass: event.bounceClass }),
           ...(event.campaignId === undefined ? {} : { campaignId: event.campaignId }),
           ...(event.leadEmail === undefined ? {} : { leadEmail: event.leadEmail }),
           detail: event.detail,
@@ -90,7 +99,15 @@ export function mountSmartleadWebhook(routes: Routes): void {
       if (stored.queued > 0) deps.relayWaker.poke();
       const duplicate = stored.accepted === 0;
       eventsIngested.inc({ source: 'smartlead', duplicate: String(duplicate) });
-      res.status(202).json({ received: true, duplicate, eventType: event.eventType, recordedAs: event.type, counted: event.counted && !duplicate, flags: event.flags });
+      res.status(202).json({
+        received: true,
+        duplicate,
+        eventType: event.eventType,
+        recordedAs: event.type,
+        ...(event.bounceClass === undefined ? {} : { bounceClass: event.bounceClass }),
+        counted: stored.queued > 0,
+        flags: event.flags,
+      });
     },
   });
 }
