@@ -253,7 +253,7 @@ describe('identity and request security', function () {
       assert.deepEqual(reply.json, { received: true, duplicate: false, eventType: 'EMAIL_BOUNCED', recordedAs: 'DeliveryFailure', bounceClass: 'reputation', counted: true, flags: [] });
       assert.equal((await post({ ...block, event_type: 'EMAIL_BOUNCE', from_email: sender })).json.duplicate, true, 'the flat shape of the same bounce is a duplicate');
       const stored = await withTenant(api.database.db, org.id, (tx) =>
-        tx('events').join('mailboxes', 'mailboxes.id', 'events.mailbox_id').where('events.idempotency_key', `smartlead:EMAIL_BOUNCE:stats:${String(block.stats_id)}`).first('events.type', 'events.bounce_class', 'mailboxes.email'),
+        tx('events').join('mailboxes', 'mailboxes.id', 'events.mailbox_id').where('events.idempotency_key', `smartlead:EMAIL_BOUNCE:stats:${String(rest.stats_id)}`).first('events.type', 'events.bounce_class', 'mailboxes.email'),
       );
       assert.deepEqual(stored, { type: 'DeliveryFailure', bounce_class: 'reputation', email: sender });
     });
