@@ -21,6 +21,8 @@ import { mountIntegrations } from './routes/integrations';
 import { mountOrganizations } from './routes/organizations';
 import { mountSettings } from './routes/settings';
 import { mountOverview } from './routes/overview';
+import { mountOverrides } from './routes/overrides';
+import { mountRecommendations } from './routes/recommendations';
 import { mountSmartleadWebhook } from './routes/smartleadWebhook';
 
 const log = componentLogger('http');
@@ -63,6 +65,8 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   mountIntegrations(routes);
   mountOverview(routes);
   mountEntities(routes);
+  mountOverrides(routes);
+  mountRecommendations(routes);
   mountAudit(routes);
   const document = routes.document();
   router.get('/v1/openapi.json', (_req, res) => {

@@ -98,17 +98,17 @@ describe('entity reads: mailboxes, domains and campaigns', function () {
       assert.equal(sam.email, 'sam@acme-mail.test');
       assert.equal(sam.domain, 'acme-mail.test');
       assert.equal(sam.state, 'healthy');
-      assert.equal(sam.riskScore, null);
+      assert.equal(sam.riskScore, 0, 'no risk before the engine has judged it');
       assert.equal(sam.pauseReason, null);
       assert.equal(sam.cooldownUntil, null);
       assert.equal(sam.deletedExternally, false);
       assert.deepEqual(sam.windows, {
-        '1h': { sent: 10, hardBounces: 2, failures: 1 },
-        '24h': { sent: 20, hardBounces: 2, failures: 1 },
-        '7d': { sent: 25, hardBounces: 3, failures: 1 },
+        '1h': { sent: 10, hardBounces: 2, failures: 1, reputationBlocks: 0 },
+        '24h': { sent: 20, hardBounces: 2, failures: 1, reputationBlocks: 0 },
+        '7d': { sent: 25, hardBounces: 3, failures: 1, reputationBlocks: 0 },
       });
-      assert.deepEqual(sam.rates['1h'], { hardBounceRate: 0.2, failureRate: 0.1 });
-      assert.deepEqual(sam.rates['7d'], { hardBounceRate: 3 / 25, failureRate: 1 / 25 });
+      assert.deepEqual(sam.rates['1h'], { hardBounceRate: 0.2, failureRate: 0.1, reputationRate: 0 });
+      assert.deepEqual(sam.rates['7d'], { hardBounceRate: 3 / 25, failureRate: 1 / 25, reputationRate: 0 });
       assert.ok(Math.abs(sam.velocity.hardBounceRate - (0.2 - 0.1)) < 1e-12, JSON.stringify(sam.velocity));
       assert.ok(Math.abs(sam.velocity.failureRate - (0.1 - 0.05)) < 1e-12, JSON.stringify(sam.velocity));
       assert.equal(sam.workflowId, mailboxWorkflowId(acme.id, 'sam@acme-mail.test'));
@@ -120,9 +120,9 @@ describe('entity reads: mailboxes, domains and campaigns', function () {
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.json.domain, 'acme-mail.test');
       assert.deepEqual(reply.json.windows, {
-        '1h': { sent: 14, hardBounces: 2, failures: 2 },
-        '24h': { sent: 24, hardBounces: 2, failures: 2 },
-        '7d': { sent: 29, hardBounces: 3, failures: 2 },
+        '1h': { sent: 14, hardBounces: 2, failures: 2, reputationBlocks: 0 },
+        '24h': { sent: 24, hardBounces: 2, failures: 2, reputationBlocks: 0 },
+        '7d': { sent: 29, hardBounces: 3, failures: 2, reputationBlocks: 0 },
       });
       assert.deepEqual(reply.json.mailboxes, ['kim@acme-mail.test', 'sam@acme-mail.test']);
       assert.equal(reply.json.mailboxCount, 2);
@@ -139,7 +139,7 @@ describe('entity reads: mailboxes, domains and campaigns', function () {
         { campaignId: '42', name: 'Q3 outbound', status: 'ACTIVE', state: 'healthy', riskScore: null, pauseReason: null, deletedExternally: false },
       );
       assert.deepEqual(c.mailboxes, ['kim@acme-mail.test', 'sam@acme-mail.test']);
-      const lastHour = { sent: 14, hardBounces: 2, failures: 1 };
+      const lastHour = { sent: 14, hardBounces: 2, failures: 1, reputationBlocks: 0 };
       assert.deepEqual(c.windows, { '1h': lastHour, '24h': lastHour, '7d': lastHour });
       assert.deepEqual(c.velocity, { hardBounceRate: 0, failureRate: 0 });
     });
@@ -155,7 +155,7 @@ describe('entity reads: mailboxes, domains and campaigns', function () {
       const campaigns = await get('/v1/campaigns');
       assert.deepEqual(campaigns.json.items.map((c: Json) => [c.campaignId, c.deletedExternally]), [['42', false], ['7', true]]);
       assert.deepEqual(campaigns.json.items[0], (await get('/v1/campaigns/42')).json);
-      assert.deepEqual(campaigns.json.items[1].windows['1h'], { sent: 0, hardBounces: 0, failures: 0 }, "Beta's campaign 7 counts nothing for Acme's campaign 7");
+      assert.deepEqual(campaigns.json.items[1].windows['1h'], { sent: 0, hardBounces: 0, failures: 0, reputationBlocks: 0 }, "Beta's campaign 7 counts nothing for Acme's campaign 7");
     });
   });
 
@@ -183,7 +183,7 @@ describe('entity reads: mailboxes, domains and campaigns', function () {
         for (const theirs of ['lee@beta-mail.test', 'beta-mail.test', 'Beta seven', beta.id]) assert.ok(!mine.text.includes(theirs), `${path} shows Beta's ${theirs}`);
       }
       const theirs = await get('/v1/mailboxes', beta.adminKey);
-      assert.deepEqual(theirs.json.items.map((m: Json) => [m.email, m.windows['1h']]), [['lee@beta-mail.test', { sent: 0, hardBounces: 3, failures: 0 }]]);
+      assert.deepEqual(theirs.json.items.map((m: Json) => [m.email, m.windows['1h']]), [['lee@beta-mail.test', { sent: 0, hardBounces: 3, failures: 0, reputationBlocks: 0 }]]);
     });
 
     it('lets a viewer read and refuses an ingest key (403)', async () => {
@@ -307,7 +307,7 @@ describe('entity reads: mailboxes, domains and campaigns', function () {
       assert.equal(doc.paths[path]?.get?.['x-drason-access'], 'viewer', path);
     }
     for (const schema of ['Mailbox', 'Domain', 'Campaign', 'MailboxPage', 'DomainPage', 'CampaignPage', 'Windows', 'WindowCounts']) assert.ok(doc.components.schemas[schema], schema);
-    assert.match(doc.components.schemas.Mailbox.properties.riskScore.description, /null until/);
+    assert.match(doc.components.schemas.Mailbox.properties.riskScore.description, /ExecutionRiskScore 0–100/);
   });
 
   describe('at 10,000 mailboxes (query plans, not timings)', () => {

@@ -21,7 +21,7 @@ import {
   type PageRequest,
 } from '../../db/repositories/entities';
 import { withTenant, type Tx } from '../../db/tenant';
-import { summarizeWindows, type WindowSummary } from '../../domain/rollingWindows';
+import { summarizeWindows, type WindowCounts, type WindowSummary } from '../../domain/rollingWindows';
 import { NotFoundError } from '../../lib/errors';
 import { domainWorkflowId, mailboxWorkflowId } from '../../workflows/ids';
 import { authOf } from '../auth';
@@ -31,26 +31,36 @@ import type { Routes } from '../route';
 
 // ---- Schemas ----
 
-const WindowCountsSchema = z.object({ sent: z.number().int(), hardBounces: z.number().int(), failures: z.number().int() }).openapi('WindowCounts');
+const WindowCountsSchema = z
+  .object({
+    sent: z.number().int(),
+    hardBounces: z.number().int(),
+    failures: z.number().int(),
+    reputationBlocks: z.number().int().describe('Of the failures, those where the receiver refused this sender (5.7.x, "blocked", blocklists).'),
+  })
+  .openapi('WindowCounts');
+const hardBounceRate = z.number().describe('Hard bounces per send (0 when nothing was sent).');
+const failureRate = z.number().describe('Delivery failures per send.');
 const RatesSchema = z
-  .object({ hardBounceRate: z.number().describe('Hard bounces per send (0 when nothing was sent).'), failureRate: z.number().describe('Delivery failures per send.') })
+  .object({ hardBounceRate, failureRate, reputationRate: z.number().describe('Reputation blocks per send.') })
   .openapi('Rates');
+const VelocitySchema = z.object({ hardBounceRate, failureRate }).openapi('Velocity');
 const byWindow = <T extends z.ZodType>(schema: T) => z.object({ '1h': schema, '24h': schema, '7d': schema });
 
 /** What every monitored entity shows: Drason's health state and its windows. */
 const healthFields = {
   state: z.enum(ENTITY_STATES).describe("Drason's health state (stored; healthy until the monitoring engine judges otherwise)."),
-  riskScore: z.number().nullable().describe('0–100; null until the monitoring engine computes risk scores.'),
+  riskScore: z.number().nullable().describe('ExecutionRiskScore 0–100 (mailboxes; not a spam probability); null for domains and campaigns until they are judged (issue 9).'),
   pauseReason: z.string().nullable(),
-  windows: byWindow(WindowCountsSchema).describe('Sends, hard bounces and delivery failures in the rolling windows ending now.').openapi('Windows'),
+  windows: byWindow(WindowCountsSchema).describe('Sends, hard bounces, delivery failures and reputation blocks in the rolling windows ending now.').openapi('Windows'),
   rates: byWindow(RatesSchema).describe('The rates of each window.'),
-  velocity: RatesSchema.describe('The 1h rate minus the 24h rate: positive means getting worse.'),
+  velocity: VelocitySchema.describe('The 1h rate minus the 24h rate: positive means getting worse.'),
 };
 const workflowFields = {
   workflowId: z.string().describe("The id of the entity's Temporal workflow."),
   temporalUrl: z.string().nullable().describe('A link to that workflow in the Temporal Web UI; null when no Web UI address is configured.'),
 };
-const cooldownUntil = z.string().nullable().describe('When a cooldown ends (ISO-8601); null until the monitoring engine runs cooldowns.');
+const cooldownUntil = z.string().nullable().describe('When the current cooldown ends (ISO-8601); null when none is running (always null for domains until issue 9).');
 const members = {
   mailboxes: z.array(z.string()).describe(`Mailbox emails in order; on list pages only the first ${MEMBERS_PER_LIST_ITEM} (see mailboxCount).`),
   mailboxCount: z.number().int().describe('How many mailboxes there are in all.'),
@@ -139,11 +149,18 @@ function temporalUrlOf(deps: ApiDeps, workflowId: string): string | null {
   return `${base}/namespaces/${encodeURIComponent(deps.temporal.options.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-const health = (e: Summarized<EntityRecord>) => ({
+const counts = (w: WindowCounts): z.infer<typeof WindowCountsSchema> => ({
+  sent: w.sent,
+  hardBounces: w.hardBounces,
+  failures: w.failures,
+  reputationBlocks: w.reputationBlocks ?? 0,
+});
+
+const health = (e: Summarized<EntityRecord>, riskScore: number | null = null) => ({
   state: e.state,
-  riskScore: null,
+  riskScore,
   pauseReason: e.pauseReason,
-  windows: e.windows,
+  windows: { '1h': counts(e.windows['1h']), '24h': counts(e.windows['24h']), '7d': counts(e.windows['7d']) },
   rates: e.rates,
   velocity: e.velocity,
 });
@@ -153,8 +170,8 @@ const workflowLink = (deps: ApiDeps, workflowId: string) => ({ workflowId, tempo
 const mailboxView = (deps: ApiDeps, organizationId: string, m: Summarized<MailboxRecord>): z.infer<typeof MailboxSchema> => ({
   email: m.email,
   domain: m.domain,
-  ...health(m),
-  cooldownUntil: null,
+  ...health(m, m.riskScore),
+  cooldownUntil: m.cooldownUntil?.toISOString() ?? null,
   deletedExternally: m.deletedExternally,
   ...workflowLink(deps, mailboxWorkflowId(organizationId, m.email)),
 });

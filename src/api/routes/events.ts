@@ -6,7 +6,8 @@
  * processed.
  */
 import { z } from 'zod';
-import { MONITORED_EVENT_TYPES } from '../../domain/events';
+import { classifyBounce } from '../../domain/bounceClass';
+import { BOUNCE_CLASSES, MONITORED_EVENT_TYPES, type BounceClass } from '../../domain/events';
 import { futureEventMessage, judgeEventTime, outOfRangeEventMessage, type EventTiming } from '../../domain/eventTiming';
 import { ValidationError } from '../../lib/errors';
 import { eventsIngested } from '../../lib/metrics';
@@ -22,8 +23,36 @@ export const NormalizedEvent = z
     campaignId: z.union([z.string().min(1).max(100), z.number().int().nonnegative()]).transform(String).optional(),
     leadEmail: z.email().max(320).optional(),
     detail: z.record(z.string(), z.unknown()).optional(),
+    bounceClass: z
+      .enum(BOUNCE_CLASSES)
+      .optional()
+      .describe(
+        'For HardBounce and DeliveryFailure: what the bounce says about the mailbox. Only DeliveryFailures classed reputation count as reputation blocks. Ignored for EmailSent.',
+      ),
+    diagnostic: z
+      .string()
+      .max(2000)
+      .optional()
+      .describe('The SMTP diagnostic of a bounce (e.g. "550 5.7.1 … blocked"). Without bounceClass it is classified from this text; kept in detail.diagnostic.'),
   })
   .openapi('NormalizedEvent');
+
+type NormalizedEventInput = z.infer<typeof NormalizedEvent>;
+
+/**
+ * A bounce's class: the one given, else the diagnostic's (src/domain/bounceClass.ts), else none — storage then
+ * gives a HardBounce list_quality and a DeliveryFailure unknown (migrations/006_mailbox_engine.ts).
+ */
+function bounceClassOf(e: NormalizedEventInput): BounceClass | undefined {
+  if (e.type === 'EmailSent') return undefined;
+  if (e.bounceClass !== undefined) return e.bounceClass;
+  return e.diagnostic === undefined ? undefined : classifyBounce(e.diagnostic);
+}
+
+function detailOf(e: NormalizedEventInput): Record<string, unknown> | undefined {
+  if (e.diagnostic === undefined) return e.detail;
+  return { ...e.detail, diagnostic: e.diagnostic };
+}
 
 const EventBatch = z.object({ events: z.array(NormalizedEvent).min(1).max(1000) }).openapi('EventBatch');
 const EventBatchAccepted = z.object({ accepted: z.number().int(), duplicates: z.number().int() }).openapi('EventBatchAccepted');
@@ -58,18 +87,23 @@ export function mountEvents(routes: Routes): void {
       if (refused.length > 0) throw new ValidationError(`${refused.length} event(s) are timestamped in the future or at an implausible time; nothing was stored.`, refused);
       const stored = await deps.ingest.ingest(
         organizationId,
-        body.events.map((e, i) => ({
-          idempotencyKey: e.id,
-          type: e.type,
-          source: 'api' as const,
-          occurredAt: new Date(e.occurredAt),
-          mailbox: e.mailbox,
-          ...(e.campaignId === undefined ? {} : { campaignId: e.campaignId }),
-          ...(e.leadEmail === undefined ? {} : { leadEmail: e.leadEmail }),
-          ...(e.detail === undefined ? {} : { detail: e.detail }),
-          // Older than the longest window: stored as history, never counted.
-          ...(timings[i]!.kind === 'stale' ? { flags: ['stale'] } : {}),
-        })),
+        body.events.map((e, i) => {
+          const bounceClass = bounceClassOf(e);
+          const detail = detailOf(e);
+          return {
+            idempotencyKey: e.id,
+            type: e.type,
+            source: 'api' as const,
+            occurredAt: new Date(e.occurredAt),
+            mailbox: e.mailbox,
+            ...(e.campaignId === undefined ? {} : { campaignId: e.campaignId }),
+            ...(e.leadEmail === undefined ? {} : { leadEmail: e.leadEmail }),
+            ...(detail === undefined ? {} : { detail }),
+            ...(bounceClass === undefined ? {} : { bounceClass }),
+            // Older than the longest window: stored as history, never counted.
+            ...(timings[i]!.kind === 'stale' ? { flags: ['stale'] } : {}),
+          };
+        }),
       );
       if (stored.queued > 0) deps.relayWaker.poke();
       eventsIngested.inc({ source: 'api', duplicate: 'false' }, stored.accepted);

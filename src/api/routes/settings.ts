@@ -1,10 +1,13 @@
 /**
  * GET / PUT /v1/settings (admin): the organization's mode and thresholds. PUT is a partial update, validated as a
  * whole; every accepted change is a new settings version and an audit row saying, in plain English, what changed
- * from what to what. A mode change gets its own audit row, because it changes what Drason is allowed to do.
+ * from what to what. A mode change gets its own audit row, because it changes what Drason is allowed to do. The same
+ * transaction stores a settings_changed command: the relay tells every mailbox workflow whose decision could change,
+ * and each decides again with the new version.
  */
 import { z } from 'zod';
 import { appendAudit } from '../../db/repositories/audit';
+import { enqueueCommand } from '../../db/repositories/commands';
 import { getApiKey } from '../../db/repositories/organizations';
 import { currentSettings, saveNextSettingsVersion, type VersionedSettings } from '../../db/repositories/settings';
 import { withTenant } from '../../db/tenant';
@@ -12,6 +15,7 @@ import { ENGINE_VERSION } from '../../domain/engineVersion';
 import { applySettingsPatch, describeModeChange, describeSettingsChange, MODES, settingsPatchSchema, thresholdsSchema } from '../../domain/settings';
 import { ValidationError } from '../../lib/errors';
 import { actorOf, authOf } from '../auth';
+import type { SettingsChangedCommand } from '../../workflows/mailboxSignals';
 import type { Routes } from '../route';
 
 const SettingsSchema = z
@@ -86,8 +90,12 @@ export function mountSettings(routes: Routes): void {
             message: describeModeChange(before.mode, result.settings.mode, who),
           });
         }
+        // One command per change; the relay fans it out to the mailboxes whose decision it could change.
+        const payload = (): SettingsChangedCommand => ({ version });
+        await enqueueCommand(tx, { organizationId: auth.organizationId, entityType: 'organization', entityKey: auth.organizationId, kind: 'settings_changed', actor: actorOf(auth), payload });
         return { ...result.settings, version, updatedAt: new Date().toISOString() };
       });
+      deps.relayWaker.poke();
       res.json(toResponse(after));
     },
   });

@@ -25,24 +25,22 @@ export interface NewCommand {
   entityType: CommandEntityType;
   entityKey: string;
   kind: CommandKind;
-  /** The signal's payload (stored as is), or for settings_changed `{version}`. */
-  payload: Record<string, unknown>;
   /** Who asked, as audit rows name them (src/api/auth.ts actorOf). */
   actor: string;
-  /** Defaults to a new UUID. */
-  commandId?: string;
+  /** The signal's payload (stored as is) for the new command's id; for settings_changed `{version}`. */
+  payload: (commandId: string) => object;
 }
 
-/** Stores a command for the relay to deliver; returns its command id. Call src/services/relayWaker.ts poke() after commit. */
+/** Stores a command (with a new command id) for the relay to deliver; returns its command id. Poke the relay after commit. */
 export async function enqueueCommand(tx: Tx, command: NewCommand): Promise<string> {
-  const commandId = command.commandId ?? crypto.randomUUID();
+  const commandId = crypto.randomUUID();
   await tx('entity_commands').insert({
     organization_id: command.organizationId,
     command_id: commandId,
     entity_type: command.entityType,
     entity_key: command.entityKey,
     kind: command.kind,
-    payload: JSON.stringify(command.payload),
+    payload: JSON.stringify(command.payload(commandId)),
     actor: command.actor,
   });
   return commandId;

@@ -35,6 +35,9 @@ export interface MailboxRecord extends EntityRecord {
   email: string;
   domain: string;
   deletedExternally: boolean;
+  /** ExecutionRiskScore 0–100, as the engine last computed it (0 before its first decision). */
+  riskScore: number;
+  cooldownUntil: Date | null;
 }
 
 /** Mailbox emails of a domain or campaign, in key order; `mailboxes` may stop short of `mailboxCount`. */
@@ -72,12 +75,15 @@ interface MailboxRow {
   state: EntityState;
   pause_reason: string | null;
   deleted_externally_at: Date | null;
+  risk_score: number;
+  cooldown_until: Date | null;
 }
 
+// state, pause_reason, risk_score and cooldown_until are the engine's (written by its activity, decision 011).
 const mailboxes = (tx: Tx) =>
   tx('mailboxes as m')
     .join('domains as d', (j) => j.on('d.organization_id', 'm.organization_id').andOn('d.id', 'm.domain_id'))
-    .select('m.email_key as key', 'm.email', 'd.name as domain', 'm.state', 'm.pause_reason', 'm.deleted_externally_at');
+    .select('m.email_key as key', 'm.email', 'd.name as domain', 'm.state', 'm.pause_reason', 'm.deleted_externally_at', 'm.risk_score', 'm.cooldown_until');
 
 const mailboxOf = (r: MailboxRow): MailboxRecord => ({
   key: r.key,
@@ -86,6 +92,8 @@ const mailboxOf = (r: MailboxRow): MailboxRecord => ({
   state: r.state,
   pauseReason: r.pause_reason,
   deletedExternally: r.deleted_externally_at !== null,
+  riskScore: r.risk_score,
+  cooldownUntil: r.cooldown_until,
 });
 
 export async function listMailboxes(tx: Tx, page: PageRequest): Promise<MailboxRecord[]> {
