@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
+import { enqueueCommand, pendingCommands } from '../../src/db/repositories/commands';
 import { allCounters, rebuildCounters } from '../../src/db/repositories/counters';
 import { ingestEvents, type NewEvent } from '../../src/db/repositories/events';
 import { createIntegrations } from '../../src/db/repositories/integrations';
@@ -22,6 +23,8 @@ import { connectClient } from '../../src/temporal/connection';
 import { installTemporalRuntime } from '../../src/workers/components';
 import { mailboxWorkflowId } from '../../src/workflows/ids';
 import { snapshotQuery } from '../../src/workflows/mailboxWorkflow';
+import type { OverrideCommand } from '../../src/workflows/mailboxSignals';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { runEntryPoint, until } from '../support/processes';
 import { createTestDatabase, testTemporal, type TestDatabase } from '../support/stack';
 
@@ -246,5 +249,129 @@ describe('event relay (real Postgres and Temporal)', function () {
     } finally {
       await relay.stop();
     }
+  });
+  describe('commands (entity_commands)', () => {
+    const override = (org: string, mailbox: string, action: 'pause' | 'resume', reason: string) =>
+      withTenant(t.db, org, (tx) =>
+        enqueueCommand(tx, {
+          organizationId: org,
+          entityType: 'mailbox',
+          entityKey: mailbox,
+          kind: 'override',
+          actor: 'api-key:test',
+          payload: (commandId): OverrideCommand => ({ commandId, action, reason, actor: 'api-key:test', requestedAt: Date.now() }),
+        }),
+      );
+    const settingsChanged = (org: string, version: number) =>
+      withTenant(t.db, org, (tx) =>
+        enqueueCommand(tx, { organizationId: org, entityType: 'organization', entityKey: org, kind: 'settings_changed', actor: 'api-key:test', payload: () => ({ version }) }),
+      );
+    const commandsOf = (org: string) => withTenant(t.db, org, (tx) => pendingCommands(tx));
+    /** The signals a workflow has received, by name, with their first argument. */
+    const signalsOf = async (org: string, mailbox: string): Promise<{ name: string; arg: Record<string, unknown> }[]> => {
+      const history = await client.workflow.getHandle(mailboxWorkflowId(org, mailbox)).fetchHistory();
+      return (history.events ?? []).flatMap((e) => {
+        const signalled = e.workflowExecutionSignaledEventAttributes;
+        if (signalled == null) return [];
+        const payload = signalled.input?.payloads?.[0];
+        return [{ name: signalled.signalName ?? '', arg: payload == null ? {} : defaultPayloadConverter.fromPayload<Record<string, unknown>>(payload) }];
+      });
+    };
+
+    it('delivers an override to the mailbox workflow exactly once, in order behind a failed one, and backs off while Temporal is down', async () => {
+      const org = await newOrg('Override relay');
+      const mailbox = 'ops@override-relay.test';
+      const pause = await override(org, mailbox, 'pause', 'client asked');
+      const resume = await override(org, mailbox, 'resume', 'client agreed');
+
+      const down = await relayOrganization({ db: t.db, client: temporalDown, taskQueue }, org);
+      assert.deepEqual([down.commands, down.failedCommands], [0, 1], 'the pause failed; the resume was not tried before it');
+      assert.deepEqual((await commandsOf(org)).map((c) => [c.payload.action, c.attempts]), [['pause', 1], ['resume', 0]], 'both kept, the pause backing off');
+      const waiting = await relayOrganization(deps(), org);
+      assert.deepEqual([waiting.commands, waiting.failedCommands], [0, 0], 'the resume waits behind the pause while it backs off');
+
+      await withTenant(t.db, org, (tx) => tx('entity_commands').update({ next_attempt_at: tx.raw("now() - interval '1 second'") }));
+      const delivered = await relayOrganization(deps(), org);
+      assert.deepEqual([delivered.commands, delivered.failedCommands], [2, 0]);
+      assert.deepEqual(await commandsOf(org), [], 'delivered commands leave the queue');
+      assert.deepEqual((await relayOrganization(deps(), org)).commands, 0, 'and are not delivered again');
+
+      // A signal that arrives while a workflow task runs enters the history when that task ends.
+      const signals = await until(async () => {
+        const s = await signalsOf(org, mailbox);
+        return s.length >= 2 ? s : undefined;
+      }, 30_000, 'both overrides in the workflow history');
+      assert.deepEqual(
+        signals.map((s) => [s.name, s.arg.commandId, s.arg.action, s.arg.reason, s.arg.actor]),
+        [
+          ['override', pause, 'pause', 'client asked', 'api-key:test'],
+          ['override', resume, 'resume', 'client agreed', 'api-key:test'],
+        ],
+        'each override reached the workflow once, the pause first',
+      );
+    });
+
+    it('fans a settings change out to the mailboxes whose decision it could change, a bounded page per round, the newest version only', async () => {
+      const org = await newOrg('Settings fan-out');
+      const [paused, bounced, sending, quiet] = ['a-paused@fan.test', 'b-bounced@fan.test', 'c-sending@fan.test', 'd-quiet@fan.test'];
+      await ingestEvents(t.db, org, [
+        event('f-1', 'EmailSent', paused),
+        event('f-2', 'HardBounce', bounced),
+        event('f-3', 'EmailSent', sending),
+        event('f-4', 'EmailSent', quiet, { occurredAt: new Date(Date.now() - 8 * 24 * 3600_000), flags: ['stale'] }),
+      ]);
+      await withTenant(t.db, org, (tx) => tx('mailboxes').where({ email: paused }).update({ state: 'paused' }));
+      await settingsChanged(org, 2);
+      await settingsChanged(org, 3);
+      // First round: counts, signals the bounce (starting that workflow), and signals one mailbox of the fan-out.
+      const first = await relayOrganization(deps(), org, { fanOutBatch: 1 });
+      assert.deepEqual([first.counted, first.signalled, first.commands], [3, 1, 1]);
+      assert.deepEqual((await commandsOf(org)).map((c) => [c.kind, c.payload.version, c.payload.after]), [['settings_changed', 3, paused]], 'version 2 superseded; the fan-out keeps its place');
+      const rounds: number[] = [];
+      while ((await commandsOf(org)).length > 0) rounds.push((await relayOrganization(deps(), org, { fanOutBatch: 1 })).commands);
+      assert.deepEqual(rounds, [1, 0], 'one mailbox per round, then the change is done');
+
+      for (const mailbox of [paused, bounced]) {
+        const changes = await until(async () => {
+          const got = (await signalsOf(org, mailbox)).filter((s) => s.name === 'settingsChanged');
+          return got.length > 0 ? got : undefined;
+        }, 30_000, `${mailbox}'s settingsChanged in its history`);
+        assert.deepEqual(
+          changes.map((s) => s.arg),
+          [{ version: 3 }],
+          `${mailbox} told once, with the newest version`,
+        );
+      }
+      const bounces = (await signalsOf(org, bounced)).filter((s) => s.name === 'bounces');
+      assert.deepEqual(
+        bounces.flatMap((s) => (s.arg.events as { type: string; bounceClass?: string }[]).map((e) => [e.type, e.bounceClass])),
+        [['HardBounce', 'list_quality']],
+        'the bounces signal carries each bounce with its class',
+      );
+      for (const mailbox of [sending, quiet]) {
+        await assert.rejects(client.workflow.getHandle(mailboxWorkflowId(org, mailbox)).describe(), /not found/i, `${mailbox} has nothing to re-decide`);
+      }
+    });
+
+    it('wakes on the NOTIFY the API sends after storing a command', async () => {
+      const org = await newOrg('Command notify');
+      while ((await relayOnce(deps())).counted > 0);
+      const relay = startEventRelay({ ...deps(), databaseUrl: t.appUrl }, { pollMs: 3_600_000 });
+      try {
+        await until(async () => ((await t.db.raw(`select 1 from pg_stat_activity where application_name = 'drason-relay-listener' and query ilike 'listen%'`)).rows.length > 0 ? true : undefined), 30_000, 'the listener');
+        const id = await override(org, 'w@command-notify.test', 'pause', 'now');
+        const waker = new RelayWaker(t.db);
+        waker.poke();
+        await until(async () => ((await commandsOf(org)).length === 0 ? true : undefined), 30_000, 'the command delivered');
+        waker.stop();
+        const got = await until(async () => {
+          const signals = await signalsOf(org, 'w@command-notify.test');
+          return signals.length > 0 ? signals : undefined;
+        }, 30_000, 'the override in the workflow history');
+        assert.deepEqual(got.map((s) => s.arg.commandId), [id]);
+      } finally {
+        await relay.stop();
+      }
+    });
   });
 });
