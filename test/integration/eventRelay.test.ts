@@ -73,6 +73,14 @@ describe('event relay (real Postgres and Temporal)', function () {
   const counters = (org: string) => withTenant(t.db, org, (tx) => allCounters(tx));
   const backlog = (org: string) => withTenant(t.db, org, (tx) => relayBacklog(tx));
   const snapshot = (org: string, mailbox: string) => client.workflow.getHandle(mailboxWorkflowId(org, mailbox)).query(snapshotQuery);
+  /** A running relay that polls only hourly, once its listener is listening; drained of other tests' work first. */
+  const listeningRelay = async () => {
+    while ((await relayOnce(deps())).counted > 0);
+    const relay = startEventRelay({ ...deps(), databaseUrl: t.appUrl }, { pollMs: 3_600_000 });
+    const listening = `select 1 from pg_stat_activity where application_name = 'drason-relay-listener' and query ilike 'listen%'`;
+    await until(async () => ((await t.db.raw(listening)).rows.length > 0 ? true : undefined), 30_000, 'the listener');
+    return relay;
+  };
 
   it('buckets events in PostgreSQL exactly as src/domain/rollingWindows does (5 minutes)', async () => {
     const at = new Date(Date.UTC(2026, 10, 21, 12, 34, 56, 789));
@@ -234,11 +242,9 @@ describe('event relay (real Postgres and Temporal)', function () {
 
   it('wakes on the NOTIFY the API sends after ingesting (RelayWaker), without waiting for its poll', async () => {
     const org = await newOrg('Notify');
-    // Drain what other tests left so only this organization's event wakes it.
-    while ((await relayOnce(deps())).counted > 0);
-    const relay = startEventRelay({ ...deps(), databaseUrl: t.appUrl }, { pollMs: 3_600_000 });
+    // Drained of what other tests left, so only this organization's event wakes it.
+    const relay = await listeningRelay();
     try {
-      await until(async () => ((await t.db.raw(`select 1 from pg_stat_activity where application_name = 'drason-relay-listener' and query ilike 'listen%'`)).rows.length > 0 ? true : undefined), 30_000, 'the listener');
       await ingestEvents(t.db, org, [event('n-1', 'EmailSent', 'n@notify.test')]);
       assert.deepEqual(await backlog(org), { toCount: 1, toSignal: 0 }, 'ingestion itself notifies nobody');
       const waker = new RelayWaker(t.db);
@@ -355,10 +361,8 @@ describe('event relay (real Postgres and Temporal)', function () {
 
     it('wakes on the NOTIFY the API sends after storing a command', async () => {
       const org = await newOrg('Command notify');
-      while ((await relayOnce(deps())).counted > 0);
-      const relay = startEventRelay({ ...deps(), databaseUrl: t.appUrl }, { pollMs: 3_600_000 });
+      const relay = await listeningRelay();
       try {
-        await until(async () => ((await t.db.raw(`select 1 from pg_stat_activity where application_name = 'drason-relay-listener' and query ilike 'listen%'`)).rows.length > 0 ? true : undefined), 30_000, 'the listener');
         const id = await override(org, 'w@command-notify.test', 'pause', 'now');
         const waker = new RelayWaker(t.db);
         waker.poke();

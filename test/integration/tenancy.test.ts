@@ -114,11 +114,40 @@ const ID_ENDPOINTS: IdEndpoint[] = [
       assert.equal((await api.call('GET', `/v1/campaigns/${encodeURIComponent(id)}`, { token: owner.adminKey })).status, 200);
     },
   },
+  {
+    name: 'POST /v1/mailboxes/:email/override',
+    existingId: async (_api, owner) => owner.seed.mailboxEmail,
+    missingId: () => `nobody-${crypto.randomUUID().slice(0, 8)}@nowhere-mail.com`,
+    request: (api, caller, id) => api.call('POST', `/v1/mailboxes/${encodeURIComponent(id)}/override`, { token: caller.adminKey, body: { action: 'pause', reason: 'probe' } }),
+    expect: 'not_found',
+    ownerStillReaches: async (api, owner, id) => {
+      assert.deepEqual(await overridesOf(api, owner), [], "the other organization's attempt stored no command");
+      assert.equal((await api.call('POST', `/v1/mailboxes/${encodeURIComponent(id)}/override`, { token: owner.adminKey, body: { action: 'pause', reason: 'own' } })).status, 202);
+      assert.deepEqual(await overridesOf(api, owner), [id]);
+    },
+  },
+  {
+    name: 'POST /v1/recommendations/:id/apply',
+    existingId: async (_api, owner) => owner.seed.recommendationId,
+    missingId: () => crypto.randomUUID(),
+    request: (api, caller, id) => api.call('POST', `/v1/recommendations/${id}/apply`, { token: caller.adminKey }),
+    expect: 'not_found',
+    ownerStillReaches: async (api, owner, id) => {
+      const applies = () => withTenant(api.database.db, owner.id, (tx) => tx('entity_commands').where({ kind: 'apply_recommendation' }).pluck('entity_key'));
+      assert.deepEqual(await applies(), [], 'the other organization could not apply it');
+      assert.equal((await api.call('POST', `/v1/recommendations/${id}/apply`, { token: owner.adminKey })).status, 202);
+      assert.deepEqual(await applies(), [owner.seed.mailboxEmail]);
+    },
+  },
   // When they land, e.g.:
   // { name: 'GET /v1/leads/:id', existingId: async (_api, owner) => owner.seed.leadId, missingId: () => crypto.randomUUID(),
   //   request: (api, caller, id) => api.call('GET', `/v1/leads/${id}`, { token: caller.adminKey }), expect: 'not_found', ... },
-  // { name: 'POST /v1/mailboxes/:email/override', ... },
 ];
+
+/** The mailboxes an organization has override commands waiting for. */
+function overridesOf(api: TestApi, owner: Org): Promise<string[]> {
+  return withTenant(api.database.db, owner.id, (tx) => tx('entity_commands').where({ kind: 'override' }).pluck('entity_key'));
+}
 
 /** Lists (and single-object reads) that must never show another organization's rows. */
 const LISTS = [
@@ -132,6 +161,7 @@ const LISTS = [
   '/v1/mailboxes',
   '/v1/domains',
   '/v1/campaigns',
+  '/v1/recommendations',
 ];
 
 /** The reply with the probed id replaced, so "another's id" and "a missing id" can be compared exactly. */

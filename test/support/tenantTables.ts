@@ -2,6 +2,7 @@
  * Tenant tables, found in the catalog rather than listed by hand, so a table added by a later migration is covered
  * by the isolation tests automatically; and a seed that puts one row in each of them for an organization.
  */
+import crypto from 'node:crypto';
 import pg from 'pg';
 import type { Db } from '../../src/db/knex';
 import { appendAudit } from '../../src/db/repositories/audit';
@@ -42,6 +43,8 @@ export interface SeededRows {
   leadId: string;
   mailboxEmail: string;
   webhookToken: string;
+  /** A pending recommendation about the seeded mailbox. */
+  recommendationId: string;
 }
 
 /**
@@ -81,6 +84,46 @@ export async function seedEveryTenantTable(db: Db, integrations: Integrations, o
     });
     await integrations.saveSmartleadCredentials(tx, organizationId, { apiKey: `sl-api-key-${tag}`, baseUrl: 'http://127.0.0.1:9/api/v1' });
     const token = await integrations.createWebhookToken(tx, organizationId);
-    return { campaignId, mailboxId: mailbox.id, domainId: mailbox.domain_id, leadId: lead!.id, mailboxEmail, webhookToken: token.token };
+    // The mailbox engine's tables (migrations/006_mailbox_engine.ts).
+    await tx('entity_commands').insert({
+      organization_id: organizationId,
+      command_id: crypto.randomUUID(),
+      entity_type: 'organization',
+      entity_key: organizationId,
+      kind: 'settings_changed',
+      payload: JSON.stringify({ version: 1 }),
+      actor: 'test',
+      // Not due: a relay running beside the suite leaves it alone.
+      next_attempt_at: new Date(Date.now() + 24 * 3600_000),
+    });
+    const [recommendation] = (await tx('recommendations')
+      .insert({
+        organization_id: organizationId,
+        entity_type: 'mailbox',
+        entity_key: mailboxEmail,
+        action: 'pause',
+        decision_id: `seed-decision-${tag}`,
+        message: `Drason would pause ${mailboxEmail}.`,
+        settings_version: 1,
+      })
+      .returning('id')) as { id: string }[];
+    await tx('entity_actions').insert({
+      organization_id: organizationId,
+      decision_id: `seed-decision-${tag}`,
+      entity_type: 'mailbox',
+      entity_key: mailboxEmail,
+      action: 'pause',
+      mode: 'suggest',
+      outcome: 'recommended',
+    });
+    return {
+      campaignId,
+      mailboxId: mailbox.id,
+      domainId: mailbox.domain_id,
+      leadId: lead!.id,
+      mailboxEmail,
+      webhookToken: token.token,
+      recommendationId: recommendation!.id,
+    };
   });
 }
