@@ -112,14 +112,23 @@ type Subject =
   | { kind: 'lead'; campaignId: string; email: string }
   | { kind: 'account' };
 
-export function createSmartleadActivities(deps: SmartleadActivityDeps) {
+/**
+ * What every Smartlead activity stands on: a client on the organization's saved key, and the one place that turns a
+ * Smartlead failure into its safe path and a typed Temporal failure. Shared with the mailbox engine
+ * (src/activities/mailboxEngine.ts).
+ */
+export function smartleadAccess(deps: SmartleadActivityDeps) {
   const tenant = <T>(organizationId: string, work: (tx: Tx) => Promise<T>): Promise<T> => withTenant(deps.db, organizationId, work);
 
   const audit = (tx: Tx, entry: Omit<NewAuditEntry, 'engineVersion' | 'actor'> & { actor?: string }): Promise<boolean> =>
     appendAudit(tx, { actor: 'system', ...entry, engineVersion: ENGINE_VERSION });
 
   /** A client on the organization's saved key, and that key's fingerprint (to tell a stale failure from a real one). */
-  async function clientFor(organizationId: string): Promise<{ client: SmartleadClient; fingerprint: string }> {
+  /**
+   * `singleAttempt`: the client sends each request once and does not retry it (callers whose retries Temporal owns,
+   * so that retries live in one layer). A 429 still surfaces with its Retry-After for Temporal's next attempt.
+   */
+  async function clientFor(organizationId: string, options: { singleAttempt?: boolean } = {}): Promise<{ client: SmartleadClient; fingerprint: string }> {
     const credentials = await tenant(organizationId, (tx) => deps.integrations.loadSmartleadCredentials(tx, organizationId));
     if (credentials === undefined) {
       throw ApplicationFailure.nonRetryable('Smartlead is not configured for this organization: save an API key under /v1/integrations/smartlead.', 'SmartleadNotConfigured');
@@ -136,6 +145,7 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
       limiterKey: organizationId,
       logger: log.child({ organizationId }),
       ...deps.clientOptions,
+      ...(options.singleAttempt === true ? { retry: { ...deps.clientOptions?.retry, maxAttempts: 1 } } : {}),
     });
     return { client, fingerprint: credentials.fingerprint };
   }
@@ -208,6 +218,12 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
     }
     return `Smartlead answered "not found" while trying to ${operation}.`;
   }
+
+  return { tenant, audit, clientFor, fail };
+}
+
+export function createSmartleadActivities(deps: SmartleadActivityDeps) {
+  const { tenant, audit, clientFor, fail } = smartleadAccess(deps);
 
   async function setCampaignStatus(input: { organizationId: string; campaignId: string; reason: string; actor?: string }, status: 'PAUSED' | 'START'): Promise<{ changed: boolean }> {
     const verb = status === 'PAUSED' ? 'pause' : 'resume';

@@ -19,3 +19,16 @@ export const smartleadRetry: RetryPolicy = {
   maximumAttempts: 8,
   nonRetryableErrorTypes: SMARTLEAD_NON_RETRYABLE,
 };
+
+/**
+ * The mailbox engine's one action per decision (src/activities/mailboxEngine.ts): retried until it is carried out,
+ * 5 s doubling to 5 min, a 429's Retry-After first. No attempt limit: the activity is exactly-once by decision id,
+ * and what retrying cannot fix (no Smartlead link, a broken integration, an account gone) it records as `impossible`
+ * instead of failing. The Smartlead client inside sends each request once, so retries live in this one layer.
+ */
+export const mailboxActionRetry: RetryPolicy = {
+  initialInterval: '5 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '5 minutes',
+  nonRetryableErrorTypes: SMARTLEAD_NON_RETRYABLE,
+};

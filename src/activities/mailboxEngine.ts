@@ -1,0 +1,229 @@
+/**
+ * The mailbox engine's activities (docs/decisions/011-mailbox-engine.md):
+ *
+ * - `readMailboxDecisionInput` (run as a local activity): what `decide()` needs, read now — the windows from the
+ *   counters clipped at the last resume, what was counted since that resume (probation), and the organization's
+ *   current settings with their version and mode. Read-only.
+ * - `actOnMailboxDecision` (a normal activity; Temporal owns its retries): carries out ONE decision, keyed by its
+ *   decision id, exactly once. The ledger (`entity_actions`) is read first: a decision already carried out returns
+ *   its recorded outcome and does nothing again. A Smartlead suspend / unsuspend first reads the email account's
+ *   `is_suspended`, so an attempt retried after a worker died between the call and its recording never sends the
+ *   call twice. The audit entry (idempotency key = decision id), the mailbox row, the recommendation (suggest mode)
+ *   and the ledger row are written in one transaction after the call. A retryable failure is audited once (its own
+ *   key) and rethrown; a failure retrying cannot fix (mailbox not linked to Smartlead, integration broken, account
+ *   gone) is the outcome `impossible`, audited, and not retried.
+ *
+ * The table and column names are decision 011's contract with migration 006.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { withTenant, type Tx } from '../db/tenant';
+import { appendAudit } from '../db/repositories/audit';
+import { readBuckets } from '../db/repositories/counters';
+import { currentSettings } from '../db/repositories/settings';
+import { ENGINE_VERSION } from '../domain/engineVersion';
+import type { Command, DecisionSettings, Explanation, MailboxState } from '../domain/mailboxMachine';
+import { summarizeWindows, type Bucket, type WindowCounts, type WindowSummary } from '../domain/rollingWindows';
+import { normalizeEmail } from '../workflows/ids';
+import { smartleadAccess, type SmartleadActivityDeps } from './smartlead';
+
+export interface ReadDecisionInputRequest {
+  organizationId: string;
+  mailbox: string;
+  /** The workflow's now (epoch ms): windows end here, so the decision and its input agree on the time. */
+  at: number;
+  /** The last resume: windows count only buckets starting at or after it, and `sinceResume` sums them. */
+  resumedAt?: number;
+}
+
+export interface MailboxDecisionInputRead {
+  windows: WindowSummary;
+  sinceResume: WindowCounts;
+  settings: DecisionSettings;
+}
+
+export interface ActOnMailboxDecisionInput {
+  organizationId: string;
+  mailbox: string;
+  explanation: Explanation;
+  commands: Command[];
+  /** What the mailbox row says afterwards. */
+  row: { state: MailboxState; riskScore: number; cooldownUntil: number | null; stateChangedAt: number };
+}
+
+export type ActionOutcome = 'done' | 'would_have' | 'recommended' | 'impossible';
+
+export interface ActOnMailboxDecisionResult {
+  outcome: ActionOutcome;
+  detail: { smartleadAccountId?: string; call?: 'suspend' | 'unsuspend'; alreadyInState?: boolean; reason?: string };
+  /** True when the decision had already been carried out (a retry or a redelivery): nothing was done now. */
+  alreadyRecorded: boolean;
+}
+
+const ZERO: WindowCounts = { sent: 0, hardBounces: 0, failures: 0, reputationBlocks: 0 };
+
+function sum(buckets: Bucket[]): WindowCounts {
+  const total = { ...ZERO, reputationBlocks: 0 };
+  for (const [, sent, hardBounces, failures, reputationBlocks] of buckets) {
+    total.sent += sent;
+    total.hardBounces += hardBounces;
+    total.failures += failures;
+    total.reputationBlocks += reputationBlocks ?? 0;
+  }
+  return total;
+}
+
+const OUTCOME_SENTENCE = {
+  suspend: { done: 'Suspended in Smartlead', already: 'It was already suspended in Smartlead, so nothing was sent', verb: 'pause' },
+  unsuspend: { done: 'Unsuspended in Smartlead', already: 'It was not suspended in Smartlead, so nothing was sent', verb: 'resume' },
+} as const;
+
+export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
+  const { clientFor, fail } = smartleadAccess(deps);
+  const tenant = <T>(organizationId: string, work: (tx: Tx) => Promise<T>): Promise<T> => withTenant(deps.db, organizationId, work);
+
+  /** Suspends or unsuspends the account unless it already is; one HTTP attempt per request (Temporal retries). */
+  async function callSmartlead(organizationId: string, email: string, accountId: string, call: 'suspend' | 'unsuspend'): Promise<{ alreadyInState: boolean }> {
+    const { client, fingerprint } = await clientFor(organizationId, { singleAttempt: true });
+    try {
+      const account = await client.getEmailAccount(accountId);
+      if (account.isSuspended === (call === 'suspend')) return { alreadyInState: true };
+      await (call === 'suspend' ? client.suspendEmailAccount(accountId) : client.unsuspendEmailAccount(accountId));
+      return { alreadyInState: false };
+    } catch (error) {
+      return fail(organizationId, `${OUTCOME_SENTENCE[call].verb} mailbox ${email}`, { kind: 'mailbox', email }, error, fingerprint);
+    }
+  }
+
+  return {
+    async readMailboxDecisionInput(input: ReadDecisionInputRequest): Promise<MailboxDecisionInputRead> {
+      const key = normalizeEmail(input.mailbox);
+      return tenant(input.organizationId, async (tx) => {
+        const all = (await readBuckets(tx, 'mailbox', [key], input.at)).get(key) ?? [];
+        const clipped = input.resumedAt === undefined ? all : all.filter(([start]) => start >= input.resumedAt!);
+        const settings = await currentSettings(tx);
+        return {
+          windows: summarizeWindows({ buckets: clipped }, input.at),
+          sinceResume: input.resumedAt === undefined ? { ...ZERO } : sum(clipped),
+          settings: { mode: settings.mode, thresholds: settings.thresholds, version: settings.version },
+        };
+      });
+    },
+
+    async actOnMailboxDecision(input: ActOnMailboxDecisionInput): Promise<ActOnMailboxDecisionResult> {
+      const { organizationId, explanation: e, commands } = input;
+      const email = normalizeEmail(input.mailbox);
+      const recorded = (await tenant(organizationId, (tx) => tx('entity_actions').where({ decision_id: e.decisionId }).first('outcome', 'detail'))) as
+        | { outcome: ActionOutcome; detail: ActOnMailboxDecisionResult['detail'] }
+        | undefined;
+      if (recorded !== undefined) return { outcome: recorded.outcome, detail: recorded.detail, alreadyRecorded: true };
+
+      const call = commands.find((c): c is Extract<Command, { kind: 'suspend' | 'unsuspend' }> => c.kind === 'suspend' || c.kind === 'unsuspend')?.kind;
+      const recommend = commands.find((c): c is Extract<Command, { kind: 'recommend' }> => c.kind === 'recommend');
+      let outcome: ActionOutcome = commands.some((c) => c.kind === 'would_have') ? 'would_have' : recommend !== undefined ? 'recommended' : 'done';
+      const detail: ActOnMailboxDecisionResult['detail'] = {};
+      let happened = '';
+
+      if (call !== undefined) {
+        detail.call = call;
+        const row = (await tenant(organizationId, (tx) => tx('mailboxes').where({ email }).first('smartlead_account_id'))) as { smartlead_account_id: string | null } | undefined;
+        const accountId = row?.smartlead_account_id ?? null;
+        if (accountId === null) {
+          outcome = 'impossible';
+          detail.reason = 'the mailbox is not linked to a Smartlead email account (unknown to Smartlead, or not synced yet)';
+        } else {
+          detail.smartleadAccountId = accountId;
+          try {
+            detail.alreadyInState = (await callSmartlead(organizationId, email, accountId, call)).alreadyInState;
+            happened = ` ${detail.alreadyInState ? OUTCOME_SENTENCE[call].already : `${OUTCOME_SENTENCE[call].done} (email account ${accountId})`}.`;
+          } catch (error) {
+            if (!(error instanceof ApplicationFailure) || error.nonRetryable !== true) {
+              // Audited once however many attempts fail; Temporal retries with its backoff.
+              await tenant(organizationId, (tx) =>
+                appendAudit(tx, {
+                  organizationId,
+                  entityType: 'mailbox',
+                  entityId: email,
+                  action: 'mailbox_action_retrying',
+                  actor: e.actor,
+                  mode: e.mode,
+                  settingsVersion: e.settingsVersion,
+                  trigger: e.trigger,
+                  engineVersion: ENGINE_VERSION,
+                  idempotencyKey: `${e.decisionId}#retrying`,
+                  message: `Drason could not yet ${OUTCOME_SENTENCE[call].verb} mailbox ${email} in Smartlead (${error instanceof Error ? error.message : String(error)}); it keeps retrying (decision ${e.decisionId}).`,
+                }),
+              );
+              throw error;
+            }
+            outcome = 'impossible';
+            detail.reason = error.message;
+          }
+        }
+        if (outcome === 'impossible') happened = ` Drason could not ${OUTCOME_SENTENCE[call].verb} it in Smartlead: ${detail.reason}.`;
+      }
+
+      await tenant(organizationId, async (tx) => {
+        if (recommend !== undefined) {
+          await tx('recommendations')
+            .insert({
+              organization_id: organizationId,
+              entity_type: 'mailbox',
+              entity_key: email,
+              action: recommend.action,
+              decision_id: e.decisionId,
+              status: 'pending',
+              message: e.message,
+              trigger: JSON.stringify(e.trigger),
+              settings_version: e.settingsVersion,
+            })
+            .onConflict(['organization_id', 'decision_id'])
+            .ignore();
+        }
+        for (const c of commands) {
+          if (c.kind === 'supersede_recommendation') {
+            await tx('recommendations').where({ decision_id: c.decisionId, status: 'pending' }).update({ status: 'superseded' });
+          }
+        }
+        await tx('mailboxes')
+          .where({ email })
+          .update({
+            state: input.row.state,
+            pause_reason: e.pauseReason,
+            risk_score: input.row.riskScore,
+            cooldown_until: input.row.cooldownUntil === null ? null : new Date(input.row.cooldownUntil),
+            state_changed_at: new Date(input.row.stateChangedAt),
+            settings_version: e.settingsVersion,
+          });
+        await appendAudit(tx, {
+          organizationId,
+          entityType: 'mailbox',
+          entityId: email,
+          action: e.action,
+          actor: e.actor,
+          mode: e.mode,
+          settingsVersion: e.settingsVersion,
+          trigger: e.trigger,
+          engineVersion: ENGINE_VERSION,
+          idempotencyKey: e.decisionId,
+          message: `${e.message}${happened}`,
+        });
+        await tx('entity_actions')
+          .insert({
+            organization_id: organizationId,
+            decision_id: e.decisionId,
+            entity_type: 'mailbox',
+            entity_key: email,
+            action: e.action,
+            mode: e.mode,
+            outcome,
+            detail: JSON.stringify(detail),
+          })
+          .onConflict(['organization_id', 'decision_id'])
+          .ignore();
+      });
+      return { outcome, detail, alreadyRecorded: false };
+    },
+  };
+}
+
+export type MailboxEngineActivities = ReturnType<typeof createMailboxEngineActivities>;
