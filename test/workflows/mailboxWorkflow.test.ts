@@ -1,21 +1,58 @@
+/**
+ * The mailbox workflow under time skipping, with fake activities: the windows it reads are whatever the test says
+ * the counters hold, and what it decides to do is recorded instead of done (test/integration/mailboxEngine.test.ts
+ * runs the real activity against PostgreSQL and the Smartlead simulator).
+ */
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
 import type { RecordAuditInput } from '../../src/activities';
+import type { ActOnMailboxDecisionInput, ActOnMailboxDecisionResult, MailboxDecisionInputRead, ReadDecisionInputRequest } from '../../src/activities/mailboxEngine';
+import { DEFAULT_THRESHOLDS } from '../../src/domain/defaultSettings';
 import type { DeliveredEvent, MonitoredEvent } from '../../src/domain/events';
-import { summarizeWindows, BUCKET_MS, type WindowSummary } from '../../src/domain/rollingWindows';
+import type { Mode, Thresholds } from '../../src/domain/settings';
+import { summarizeWindows, BUCKET_MS, type WindowCounts } from '../../src/domain/rollingWindows';
 import { mailboxWorkflowId } from '../../src/workflows/ids';
-import { bouncesSignal, eventsSignal, mailboxWorkflow, snapshotQuery, type MailboxWorkflowState } from '../../src/workflows/mailboxWorkflow';
+import {
+  applyRecommendationSignal,
+  bouncesSignal,
+  eventsSignal,
+  mailboxWorkflow,
+  overrideSignal,
+  settingsChangedSignal,
+  snapshotQuery,
+  type MailboxWorkflowState,
+} from '../../src/workflows/mailboxWorkflow';
 import { createTimeSkippingEnv } from '../support/timeSkipping';
 
 const ORG = '00000000-0000-4000-8000-000000000001';
 const MAILBOX = 'sam@acme-mail.com';
+const MIN = 60_000;
+
+/** What the fake counters hold: the last-hour counts (24h the same), and what was counted since the resume. */
+interface World {
+  hour: WindowCounts;
+  sinceResume: WindowCounts;
+  mode: Mode;
+  thresholds: Thresholds;
+  version: number;
+  /** actOnMailboxDecision fails (retryably) this many more times. */
+  actFailures: number;
+}
+
+const counts = (sent: number, hardBounces = 0, failures = 0): WindowCounts => ({ sent, hardBounces, failures, reputationBlocks: 0 });
+const CLEAN = counts(100);
+const WARN = counts(100, 3);
+const STORM = counts(100, 10);
 
 describe('mailboxWorkflow (time-skipping)', function () {
   this.timeout(180_000);
   let env: TestWorkflowEnvironment;
   let audits: RecordAuditInput[];
-  let windowReads: number;
+  let acts: ActOnMailboxDecisionInput[];
+  let reads: ReadDecisionInputRequest[];
+  let world: World;
   let taskQueue = '';
   let n = 0;
 
@@ -26,17 +63,22 @@ describe('mailboxWorkflow (time-skipping)', function () {
     await env?.teardown();
   });
 
-  /** What the counters say about the mailbox: 40 sends and 3 hard bounces in the last 5 minutes. */
-  const windowsNow = (): WindowSummary => {
-    const now = Date.now();
-    return summarizeWindows({ buckets: [[Math.floor(now / BUCKET_MS) * BUCKET_MS, 40, 3, 0]] }, now);
-  };
+  const fresh = (over: Partial<Thresholds> = {}, mode: Mode = 'enforce'): World => ({
+    hour: CLEAN,
+    sinceResume: counts(0),
+    mode,
+    thresholds: { ...DEFAULT_THRESHOLDS, minSample: 20, sustainMinutes: 30, cooldownMinutes: 60, maxCooldownMinutes: 240, probationMinutes: 120, ...over },
+    version: 3,
+    actFailures: 0,
+  });
 
-  async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
+  async function withWorker<T>(fn: () => Promise<T>, w: World = fresh()): Promise<T> {
     n += 1;
     taskQueue = `mailbox-test-${n}`;
     audits = [];
-    windowReads = 0;
+    acts = [];
+    reads = [];
+    world = w;
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
@@ -46,60 +88,72 @@ describe('mailboxWorkflow (time-skipping)', function () {
           audits.push(input);
           return true;
         },
-        readMailboxWindows: async () => {
-          windowReads += 1;
-          return windowsNow();
+        readMailboxDecisionInput: async (input: ReadDecisionInputRequest): Promise<MailboxDecisionInputRead> => {
+          reads.push(input);
+          const bucket = Math.floor(input.at / BUCKET_MS) * BUCKET_MS;
+          const h = world.hour;
+          return {
+            windows: summarizeWindows({ buckets: [[bucket, h.sent, h.hardBounces, h.failures, h.reputationBlocks ?? 0]] }, input.at),
+            sinceResume: world.sinceResume,
+            settings: { mode: world.mode, thresholds: world.thresholds, version: world.version },
+          };
+        },
+        actOnMailboxDecision: async (input: ActOnMailboxDecisionInput): Promise<ActOnMailboxDecisionResult> => {
+          if (world.actFailures > 0) {
+            world.actFailures -= 1;
+            throw ApplicationFailure.create({ message: 'Smartlead is unavailable (503)', type: 'SmartleadUnavailableError' });
+          }
+          acts.push(input);
+          return { outcome: 'done', detail: {}, alreadyRecorded: false };
         },
       },
     });
-    return worker.runUntil(fn);
+    try {
+      return await worker.runUntil(fn);
+    } finally {
+      // A workflow left running (a failed assertion) would hold the test server's clock for every later test.
+      for (const id of started.splice(0)) await env.client.workflow.getHandle(id).terminate().catch(() => undefined);
+    }
   }
 
-  const start = (suffix: string, extra: { maxBatchesPerRun?: number; state?: MailboxWorkflowState } = {}) =>
-    env.client.workflow.start(mailboxWorkflow, {
-      workflowId: `${mailboxWorkflowId(ORG, MAILBOX)}-${suffix}`,
-      taskQueue,
-      args: [{ organizationId: ORG, mailbox: MAILBOX, ...extra }],
-    });
-  const bounce = (seq: number, type: DeliveredEvent['type'] = 'HardBounce'): DeliveredEvent => ({ seq, type, occurredAt: 0 });
+  const started: string[] = [];
+  const start = (suffix: string, extra: { maxBatchesPerRun?: number; state?: MailboxWorkflowState } = {}) => {
+    const workflowId = `${mailboxWorkflowId(ORG, MAILBOX)}-${suffix}`;
+    started.push(workflowId);
+    return env.client.workflow.start(mailboxWorkflow, { workflowId, taskQueue, args: [{ organizationId: ORG, mailbox: MAILBOX, ...extra }] });
+  };
+  type Handle = Awaited<ReturnType<typeof start>>;
+  let seq = 0;
+  const bounce = (s: number, type: DeliveredEvent['type'] = 'HardBounce'): DeliveredEvent => ({ seq: s, type, occurredAt: 0 });
+  const storm = async (handle: Handle, hour: WindowCounts = STORM): Promise<void> => {
+    world.hour = hour;
+    seq += 1;
+    await handle.signal(bouncesSignal, { events: [bounce(seq)] });
+    await env.sleep('1 second');
+  };
+  const snap = (handle: Handle) => env.client.workflow.getHandle(handle.workflowId).query(snapshotQuery);
+  const actions = () => acts.map((a) => `${a.explanation.from}→${a.explanation.to}:${a.commands.map((c) => c.kind).join('+')}`);
+
+  // ---- Delivery (unchanged by the engine) ----
 
   it('takes each bounce once by sequence number, reads its windows from the counters, and audits each batch once', async () => {
     await withWorker(async () => {
+      world.hour = counts(40, 1);
       const handle = await start('dedupe');
       await handle.signal(bouncesSignal, { events: [bounce(11), bounce(12, 'DeliveryFailure')] });
       // The relay redelivers the same batch (its commit failed after the signal landed), plus one new bounce.
       await handle.signal(bouncesSignal, { events: [bounce(11), bounce(12, 'DeliveryFailure'), bounce(14)] });
       await env.sleep('1 second');
-      const snap = await handle.query(snapshotQuery);
-      assert.deepEqual(snap.received, { hardBounces: 2, failures: 1 });
-      assert.equal(snap.highWater, 14);
-      assert.deepEqual(snap.lastWindows?.windows['1h'], { sent: 40, hardBounces: 3, failures: 0 });
+      const s = await handle.query(snapshotQuery);
+      assert.deepEqual(s.received, { hardBounces: 2, failures: 1 });
+      assert.equal(s.highWater, 14);
+      assert.deepEqual(s.lastWindows?.windows['1h'], { sent: 40, hardBounces: 1, failures: 0, reputationBlocks: 0 });
       const audited = audits.reduce((sum, a) => sum + Number(/(\d+) hard bounce/.exec(a.message)?.[1] ?? 0), 0);
       assert.equal(audited, 2, 'two hard bounces audited, despite the redelivery');
-      assert.equal(windowReads, audits.length, 'every audited batch read fresh windows');
-      assert.match(audits[0]!.message, /last hour: 40 sends, 3 hard bounces, 0 delivery failures \(7\.5% hard-bounce rate\); no action taken\./);
+      assert.equal(reads.length, audits.length, 'every audited batch read fresh windows');
+      assert.match(audits[0]!.message, /last hour: 40 sends, 1 hard bounce, 0 delivery failures \(2\.5% hard-bounce rate\); the mailbox is warning \(decision .*#1\)\./);
       assert.ok(audits.every((a) => a.organizationId === ORG && a.entityId === MAILBOX && a.entityType === 'mailbox'));
       assert.equal(new Set(audits.map((a) => a.idempotencyKey)).size, audits.length, 'each audit write has its own idempotency key');
-      await handle.terminate();
-    });
-  });
-
-  it('continues-as-new after maxBatchesPerRun, still recognising a redelivery from the first run', async () => {
-    await withWorker(async () => {
-      const handle = await start('can', { maxBatchesPerRun: 2 });
-      for (let i = 1; i <= 5; i += 1) {
-        await handle.signal(bouncesSignal, { events: [bounce(i * 10)] });
-        await env.sleep('1 second');
-      }
-      const latest = env.client.workflow.getHandle(handle.workflowId);
-      await latest.signal(bouncesSignal, { events: [bounce(10)] });
-      await env.sleep('1 second');
-      const snap = await latest.query(snapshotQuery);
-      assert.deepEqual(snap.received, { hardBounces: 5, failures: 0 });
-      const first = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
-      assert.equal(first.status.name, 'CONTINUED_AS_NEW');
-      assert.equal(audits.length, 5, 'each batch audited exactly once across runs');
-      await latest.terminate();
     });
   });
 
@@ -111,16 +165,15 @@ describe('mailboxWorkflow (time-skipping)', function () {
       }
       await env.sleep('1 second');
       const latest = env.client.workflow.getHandle(handle.workflowId);
-      const snap = await latest.query(snapshotQuery);
-      assert.deepEqual(snap.received, { hardBounces: 80_000, failures: 20_000 });
-      assert.equal(snap.buffered, 0, 'everything received was judged');
+      const s = await latest.query(snapshotQuery);
+      assert.deepEqual(s.received, { hardBounces: 80_000, failures: 20_000 });
+      assert.equal(s.buffered, 0, 'everything received was judged');
       const history = await latest.fetchHistory();
       const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
       assert.ok(input !== undefined && input !== null, 'the latest run started from carried state');
       assert.ok(input.length < 64 * 1024, `carried ${input.length} bytes`);
       if (process.env.REPORT_SIZES !== undefined) process.stdout.write(`      carried state after 100,000 bounces: ${input.length} bytes\n`);
       assert.notEqual((await latest.describe()).runId, handle.firstExecutionRunId, 'it continued-as-new on the way');
-      await latest.terminate();
     });
   });
 
@@ -143,7 +196,211 @@ describe('mailboxWorkflow (time-skipping)', function () {
       await handle.signal(eventsSignal, { events: [old('s-2', 'EmailSent')] });
       await env.sleep('1 second');
       assert.equal(audits.length, 2, 'sends alone are not audited');
-      await handle.terminate();
     });
+  });
+
+  // ---- The engine ----
+
+  it('minimum sample: 19 sends that all bounced decide nothing', async () => {
+    await withWorker(async () => {
+      const handle = await start('sample');
+      await storm(handle, counts(19, 19));
+      await env.sleep('2 hours');
+      assert.equal((await snap(handle)).state, 'healthy');
+      assert.deepEqual(acts, []);
+    });
+  });
+
+  it('healthy → warning on a warning-level breach, and back to healthy once the windows decay, without new events', async () => {
+    await withWorker(async () => {
+      const handle = await start('warn');
+      await storm(handle, WARN);
+      assert.equal((await snap(handle)).state, 'warning');
+      world.hour = CLEAN; // the hour moves on: no new bounce, so no signal
+      await env.sleep('6 minutes');
+      assert.equal((await snap(handle)).state, 'healthy');
+      assert.deepEqual(actions(), ['healthy→warning:record', 'warning→healthy:record']);
+      assert.match(acts[0]!.explanation.message, /hard-bounce rate 3% \(3 of 100 sends, class list_quality.*\) over the last hour reached the warning threshold 2% \(settings version 3\)/);
+    });
+  });
+
+  it('a pause-level breach pauses only if still present when the sustained window ends (warning → paused)', async () => {
+    await withWorker(async () => {
+      const handle = await start('sustain');
+      await storm(handle);
+      const warned = await snap(handle);
+      assert.equal(warned.state, 'warning');
+      assert.ok(warned.machine?.sustainUntil !== undefined);
+      await env.sleep('29 minutes');
+      assert.equal((await snap(handle)).state, 'warning', 'not before the deadline');
+      await env.sleep('2 minutes');
+      const paused = await snap(handle);
+      assert.equal(paused.state, 'paused');
+      assert.deepEqual(actions(), ['healthy→warning:record', 'warning→paused:suspend']);
+      assert.equal(acts[1]!.row.cooldownUntil, paused.machine?.cooldownUntil);
+      assert.deepEqual(acts[1]!.explanation.trigger.signals, ['deadline']);
+    });
+  });
+
+  it('a breach that clears before the sustained window ends cancels the pause (audited)', async () => {
+    await withWorker(async () => {
+      const handle = await start('clears');
+      await storm(handle);
+      world.hour = CLEAN;
+      await env.sleep('45 minutes');
+      assert.equal((await snap(handle)).state, 'healthy');
+      assert.deepEqual(actions(), ['healthy→warning:record', 'warning→healthy:record']);
+      assert.equal(acts[1]!.explanation.action, 'mailbox_sustain_cancelled');
+    });
+  });
+
+  it('cooldown, probation judged only on what follows the resume, then healthy', async () => {
+    await withWorker(async () => {
+      const handle = await start('recover');
+      await storm(handle);
+      assert.equal((await snap(handle)).state, 'paused', 'sustain 0 pauses at once');
+      await env.sleep('59 minutes');
+      assert.equal((await snap(handle)).state, 'paused');
+      await env.sleep('2 minutes');
+      const recovering = await snap(handle);
+      assert.equal(recovering.state, 'recovering');
+      const resumedAt = recovering.machine?.resumedAt;
+      assert.ok(resumedAt !== undefined);
+      world.sinceResume = counts(150, 1); // what it sent since the resume is fine, whatever the last 24 hours say
+      await env.sleep('2 hours');
+      assert.ok(reads.some((r) => r.resumedAt === resumedAt), 'the windows are read from the resume on');
+      assert.equal((await snap(handle)).state, 'healthy');
+      assert.deepEqual(actions(), ['healthy→paused:suspend', 'paused→recovering:unsuspend', 'recovering→healthy:record']);
+    }, fresh({ sustainMinutes: 0 }));
+  });
+
+  it('a relapse during probation pauses again with a doubled cooldown, and the cooldown growth stops at the cap', async () => {
+    await withWorker(async () => {
+      const handle = await start('relapse');
+      await storm(handle);
+      const cooldowns: number[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const paused = await snap(handle);
+        assert.equal(paused.state, 'paused');
+        cooldowns.push((paused.machine!.cooldownUntil! - paused.machine!.since) / MIN);
+        await env.sleep(`${cooldowns[i]! + 1} minutes`);
+        assert.equal((await snap(handle)).state, 'recovering');
+        world.sinceResume = counts(40, 4); // relapse: 10% of what it sent since the resume
+        seq += 1;
+        await handle.signal(bouncesSignal, { events: [bounce(seq)] });
+        await env.sleep('1 second');
+        world.sinceResume = counts(0);
+      }
+      assert.deepEqual(cooldowns, [60, 120, 240, 240]);
+      assert.match(acts.find((a) => a.explanation.from === 'recovering')!.explanation.message, /again \(relapse during probation\)/);
+    }, fresh({ sustainMinutes: 0 }));
+  });
+
+  it('continues-as-new in the middle of a cooldown and the deadline survives', async () => {
+    await withWorker(async () => {
+      const handle = await start('can-cooldown', { maxBatchesPerRun: 1 });
+      await storm(handle);
+      await env.sleep('10 minutes');
+      const latest = env.client.workflow.getHandle(handle.workflowId);
+      assert.notEqual((await latest.describe()).runId, handle.firstExecutionRunId, 'it continued-as-new');
+      const s = await latest.query(snapshotQuery);
+      assert.equal(s.state, 'paused');
+      const until = s.machine!.cooldownUntil!;
+      await env.sleep('45 minutes');
+      assert.equal((await latest.query(snapshotQuery)).state, 'paused');
+      await env.sleep('10 minutes');
+      const after = await env.client.workflow.getHandle(handle.workflowId).query(snapshotQuery);
+      assert.equal(after.state, 'recovering');
+      assert.ok(after.machine!.resumedAt! >= until && after.machine!.resumedAt! < until + 6 * MIN, 'resumed when the carried cooldown ended');
+      assert.equal(new Set(acts.map((a) => a.explanation.decisionId)).size, acts.length, 'decision ids stay unique across runs');
+    }, fresh({ sustainMinutes: 0 }));
+  });
+
+  for (const mode of ['enforce', 'observe', 'suggest'] as const) {
+    it(`a manual pause holds in ${mode} mode until a manual resume, which starts probation`, async () => {
+      await withWorker(async () => {
+        const handle = await start(`manual-${mode}`);
+        const override = { reason: 'list looks bad', actor: 'api-key:ops', requestedAt: 0 };
+        await handle.signal(overrideSignal, { commandId: 'c-1', action: 'pause', ...override });
+        await handle.signal(overrideSignal, { commandId: 'c-1', action: 'pause', ...override }); // redelivered
+        await env.sleep('3 days');
+        assert.equal((await snap(handle)).state, 'paused');
+        await handle.signal(overrideSignal, { commandId: 'c-2', action: 'resume', ...override });
+        await env.sleep('1 second');
+        const s = await snap(handle);
+        assert.equal(s.state, 'recovering');
+        assert.ok(s.machine?.resumedAt !== undefined);
+        assert.deepEqual(actions(), ['healthy→paused:suspend', 'paused→recovering:unsuspend']);
+        assert.ok(acts.every((a) => a.explanation.actor === 'api-key:ops' && a.explanation.mode === mode));
+        await handle.terminate();
+      }, fresh({}, mode));
+    });
+  }
+
+  it('observe mode runs the same machine but only says what it would have done', async () => {
+    await withWorker(async () => {
+      const handle = await start('observe');
+      await storm(handle);
+      await env.sleep('61 minutes');
+      assert.deepEqual(actions(), ['healthy→paused:would_have', 'paused→recovering:would_have']);
+      assert.match(acts[0]!.explanation.message, /^Would have paused mailbox sam@acme-mail.com/);
+    }, fresh({ sustainMinutes: 0 }, 'observe'));
+  });
+
+  it('suggest mode recommends, waits, and acts once the recommendation is applied', async () => {
+    await withWorker(async () => {
+      const handle = await start('suggest');
+      await storm(handle);
+      await env.sleep('2 hours');
+      assert.equal((await snap(handle)).state, 'warning', 'it waits for an operator');
+      assert.deepEqual(actions(), ['healthy→warning:recommend']);
+      const decisionId = acts[0]!.explanation.decisionId;
+      await handle.signal(applyRecommendationSignal, { commandId: 'a-1', recommendationId: 'r-1', decisionId, actor: 'api-key:ops', requestedAt: 0 });
+      await env.sleep('1 second');
+      assert.equal((await snap(handle)).state, 'paused');
+      assert.deepEqual(acts[1]!.commands, [{ kind: 'suspend', via: 'recommendation' }]);
+    }, fresh({ sustainMinutes: 0 }, 'suggest'));
+  });
+
+  it('a settings change applies from the next decision', async () => {
+    await withWorker(async () => {
+      const handle = await start('settings');
+      await storm(handle, WARN);
+      assert.equal((await snap(handle)).state, 'warning');
+      world.thresholds = { ...world.thresholds, hardBounceRate: { warning: 0.04, pause: 0.08 } };
+      world.version = 4;
+      await handle.signal(settingsChangedSignal, { version: 4 });
+      await env.sleep('1 second');
+      assert.equal((await snap(handle)).state, 'healthy');
+      assert.equal(acts[1]!.explanation.settingsVersion, 4);
+      assert.deepEqual(acts[1]!.explanation.trigger.signals, ['settings_changed']);
+    });
+  });
+
+  it('keeps taking and counting bounces while a Smartlead failure is retried, and acts once it recovers', async () => {
+    await withWorker(async () => {
+      world.actFailures = 3;
+      const handle = await start('retrying');
+      await storm(handle);
+      for (let i = 0; i < 3; i += 1) await storm(handle);
+      const s = await snap(handle);
+      assert.equal(s.received.hardBounces, 4, 'every bounce was taken while the action retried');
+      assert.equal(audits.length, 4, 'every batch was audited while the action retried');
+      await env.sleep('5 minutes');
+      assert.deepEqual(actions(), ['healthy→paused:suspend'], 'carried out once, after the retries');
+    }, fresh({ sustainMinutes: 0 }));
+  });
+
+  it('upserts its state, domain and risk score as search attributes on every transition', async () => {
+    await withWorker(async () => {
+      const handle = await start('attributes');
+      await storm(handle);
+      const attrs = (await handle.describe()).typedSearchAttributes;
+      const get = (name: string): unknown => attrs.getAll().find((p) => p.key.name === name)?.value;
+      assert.equal(get('DrasonState'), 'paused');
+      assert.equal(get('DrasonDomain'), 'acme-mail.com');
+      assert.equal(get('DrasonEntityId'), MAILBOX);
+      assert.equal(typeof get('DrasonRiskScore'), 'number');
+    }, fresh({ sustainMinutes: 0 }));
   });
 });

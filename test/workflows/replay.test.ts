@@ -11,6 +11,7 @@ import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { bouncesSignal, mailboxWorkflow, snapshotQuery } from '../../src/workflows/mailboxWorkflow';
 import { summarizeWindows } from '../../src/domain/rollingWindows';
+import { DEFAULT_THRESHOLDS } from '../../src/domain/defaultSettings';
 import { smartleadSyncWorkflow } from '../../src/workflows/smartleadSyncWorkflow';
 import { createTimeSkippingEnv } from '../support/timeSkipping';
 
@@ -27,12 +28,22 @@ describe('workflow replay', function () {
     await env?.teardown();
   });
 
-  it('replays a fresh mailbox history (bounce signals, windows and audit activities, continue-as-new) without nondeterminism', async () => {
+  it('replays a fresh mailbox history (bounce signals, a pause decision and its action, batch audits, continue-as-new) without nondeterminism', async () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: 'replay',
       workflowsPath,
-      activities: { recordAudit: async () => true, readMailboxWindows: async () => summarizeWindows({ buckets: [] }, Date.now()) },
+      activities: {
+        recordAudit: async () => true,
+        readMailboxWindows: async () => summarizeWindows({ buckets: [] }, Date.now()),
+        // 10% hard bounces in the last hour: the first batch pauses at once (sustain 0), so the history holds a decision.
+        readMailboxDecisionInput: async (input: { at: number }) => ({
+          windows: summarizeWindows({ buckets: [[input.at - 60_000, 100, 10, 0, 0]] }, input.at),
+          sinceResume: { sent: 0, hardBounces: 0, failures: 0, reputationBlocks: 0 },
+          settings: { mode: 'enforce' as const, thresholds: { ...DEFAULT_THRESHOLDS, sustainMinutes: 0 }, version: 1 },
+        }),
+        actOnMailboxDecision: async () => ({ outcome: 'done' as const, detail: {}, alreadyRecorded: false }),
+      },
     });
     const history = await worker.runUntil(async () => {
       const handle = await env.client.workflow.start(mailboxWorkflow, {
