@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { DefaultLogger } from '@temporalio/worker';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
-import type { ActOnMailboxDecisionInput } from '../../src/activities/mailboxEngine';
+import type { ActOnMailboxDecisionInput, ActOnMailboxDecisionResult } from '../../src/activities/mailboxEngine';
 import { createIntegrations } from '../../src/db/repositories/integrations';
 import { createOrganizationWithAdminKey } from '../../src/db/repositories/organizations';
 import { ensureMailboxes } from '../../src/db/repositories/events';
@@ -72,13 +72,14 @@ describe('actOnMailboxDecision (PostgreSQL + Smartlead simulator)', function () 
     withTenant(database.db, organizationId, (tx) => tx('audit_log').where('idempotency_key', 'like', `${decisionId}%`).select('action', 'message', 'mode', 'trigger')) as Promise<
       { action: string; message: string; mode: string; trigger: Record<string, unknown> }[]
     >;
+  const act = (d: ActOnMailboxDecisionInput): Promise<ActOnMailboxDecisionResult> => env.run(activities.actOnMailboxDecision, d);
   const suspendCalls = () => sim.calls.filter((c) => c.method === 'PUT' && c.path.includes('/email-accounts/suspend/'));
 
   it('suspends once and writes one audit entry, however often the same decision is carried out', async () => {
     sim.clearCalls();
     const d = decision('enforce', [{ kind: 'suspend', via: 'automation' }]);
-    const first = await env.run(activities.actOnMailboxDecision, d);
-    const second = await env.run(activities.actOnMailboxDecision, d);
+    const first = await act(d);
+    const second = await act(d);
     assert.deepEqual([first.outcome, first.alreadyRecorded, second.outcome, second.alreadyRecorded], ['done', false, 'done', true]);
     assert.equal(sim.state.emailAccounts.get(7001)?.isSuspended, true);
     assert.equal(suspendCalls().length, 1, 'one suspend reached Smartlead');
@@ -94,7 +95,7 @@ describe('actOnMailboxDecision (PostgreSQL + Smartlead simulator)', function () 
     // The account is already suspended (the lost attempt's call landed); no ledger row says so.
     sim.clearCalls();
     const d = decision('enforce', [{ kind: 'suspend', via: 'automation' }]);
-    const result = await env.run(activities.actOnMailboxDecision, d);
+    const result = await act(d);
     assert.equal(result.outcome, 'done');
     assert.equal(result.detail.alreadyInState, true);
     assert.equal(suspendCalls().length, 0);
@@ -104,7 +105,7 @@ describe('actOnMailboxDecision (PostgreSQL + Smartlead simulator)', function () 
   it('in observe mode nothing is called and the audit says "would have"', async () => {
     sim.clearCalls();
     const d = decision('observe', [{ kind: 'would_have', action: 'pause' }]);
-    const result = await env.run(activities.actOnMailboxDecision, d);
+    const result = await act(d);
     assert.equal(result.outcome, 'would_have');
     assert.equal(sim.calls.length, 0, 'Smartlead was not called at all');
     const rows = await audits(d.explanation.decisionId);
@@ -116,19 +117,19 @@ describe('actOnMailboxDecision (PostgreSQL + Smartlead simulator)', function () 
   it('in suggest mode a pending recommendation is stored once, and a later decision can supersede it', async () => {
     sim.clearCalls();
     const d = decision('suggest', [{ kind: 'recommend', action: 'pause' }]);
-    await env.run(activities.actOnMailboxDecision, d);
-    await env.run(activities.actOnMailboxDecision, d);
+    await act(d);
+    await act(d);
     const recs = () => withTenant(database.db, organizationId, (tx) => tx('recommendations').where({ decision_id: d.explanation.decisionId }).select('status', 'action', 'entity_key'));
     assert.deepEqual(await recs(), [{ status: 'pending', action: 'pause', entity_key: SAM }]);
     assert.equal(sim.calls.length, 0);
-    await env.run(activities.actOnMailboxDecision, decision('suggest', [{ kind: 'record' }, { kind: 'supersede_recommendation', decisionId: d.explanation.decisionId }]));
+    await act(decision('suggest', [{ kind: 'record' }, { kind: 'supersede_recommendation', decisionId: d.explanation.decisionId }]));
     assert.deepEqual((await recs()).map((r) => r.status), ['superseded']);
   });
 
   it('a mailbox unknown to Smartlead is `impossible`, audited, and not retried', async () => {
     sim.clearCalls();
     const d = decision('enforce', [{ kind: 'suspend', via: 'automation' }], NEW);
-    const result = await env.run(activities.actOnMailboxDecision, d);
+    const result = await act(d);
     assert.equal(result.outcome, 'impossible');
     assert.equal(sim.calls.length, 0);
     assert.match((await audits(d.explanation.decisionId))[0]!.message, /Drason could not pause it in Smartlead: the mailbox is not linked to a Smartlead email account/);
@@ -139,10 +140,10 @@ describe('actOnMailboxDecision (PostgreSQL + Smartlead simulator)', function () 
     sim.clearCalls();
     const d = decision('enforce', [{ kind: 'suspend', via: 'automation' }]);
     sim.faults.serverError(2, { path: '/email-accounts/suspend' });
-    await assert.rejects(env.run(activities.actOnMailboxDecision, d), /unavailable/);
-    await assert.rejects(env.run(activities.actOnMailboxDecision, d), /unavailable/);
+    await assert.rejects(act(d), /unavailable/);
+    await assert.rejects(act(d), /unavailable/);
     assert.equal(suspendCalls().length, 2, 'one request per attempt');
-    const result = await env.run(activities.actOnMailboxDecision, d);
+    const result = await act(d);
     assert.equal(result.outcome, 'done');
     assert.equal(suspendCalls().filter((c) => c.status === 200).length, 1);
     const rows = await audits(d.explanation.decisionId);
