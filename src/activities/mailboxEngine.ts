@@ -15,7 +15,7 @@
  *
  * The table and column names are decision 011's contract with migration 006.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { withTenant, type Tx } from '../db/tenant';
 import { appendAudit } from '../db/repositories/audit';
 import { readBuckets } from '../db/repositories/counters';
@@ -109,7 +109,22 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
       });
     },
 
+    /**
+     * Heartbeats every 2 s while it runs (the workflow sets a 10 s heartbeat timeout), so when the worker dies
+     * mid-call Temporal retries on another worker within seconds instead of waiting out the start-to-close timeout.
+     */
     async actOnMailboxDecision(input: ActOnMailboxDecisionInput): Promise<ActOnMailboxDecisionResult> {
+      heartbeat();
+      const beating = setInterval(() => heartbeat(), 2000);
+      try {
+        return await actOnce(input);
+      } finally {
+        clearInterval(beating);
+      }
+    },
+  };
+
+  async function actOnce(input: ActOnMailboxDecisionInput): Promise<ActOnMailboxDecisionResult> {
       const { organizationId, explanation: e, commands } = input;
       const email = normalizeEmail(input.mailbox);
       const recorded = (await tenant(organizationId, (tx) => tx('entity_actions').where({ decision_id: e.decisionId }).first('outcome', 'detail'))) as
@@ -183,6 +198,11 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
           if (c.kind === 'supersede_recommendation') {
             await tx('recommendations').where({ decision_id: c.decisionId, status: 'pending' }).update({ status: 'superseded' });
           }
+          if (c.kind === 'resolve_recommendation') {
+            await tx('recommendations')
+              .where({ decision_id: c.decisionId, status: 'pending' })
+              .update(c.status === 'applied' ? { status: 'applied', applied_at: tx.fn.now(), applied_by: c.actor } : { status: 'superseded' });
+          }
         }
         await tx('mailboxes')
           .where({ email })
@@ -222,8 +242,7 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
           .ignore();
       });
       return { outcome, detail, alreadyRecorded: false };
-    },
-  };
+  }
 }
 
 export type MailboxEngineActivities = ReturnType<typeof createMailboxEngineActivities>;

@@ -169,6 +169,8 @@ export type Command =
   /** suggest mode: a pending recommendation (unique by decision id). */
   | { kind: 'recommend'; action: 'pause' | 'resume' }
   | { kind: 'supersede_recommendation'; decisionId: string }
+  /** An operator applied a recommendation: it reads as applied (by them), or superseded when it no longer applied. */
+  | { kind: 'resolve_recommendation'; decisionId: string; status: 'applied' | 'superseded'; actor: string }
   /** Only the audit entry and the mailbox row. */
   | { kind: 'record' };
 
@@ -442,7 +444,7 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
       if (pending === undefined || pending.decisionId !== trigger.decisionId) {
         return {
           next: s,
-          commands: [{ kind: 'record' }],
+          commands: [{ kind: 'resolve_recommendation', decisionId: trigger.decisionId, status: 'superseded', actor: trigger.actor }],
           action: 'recommendation_not_applicable',
           message: `Recommendation ${trigger.recommendationId} for mailbox ${mailbox} was applied by ${trigger.actor} but no longer applies (the mailbox is ${s.state}${pending === undefined ? '' : `; the current recommendation is ${pending.decisionId}`}): nothing was changed${version}.`,
           actor: trigger.actor,
@@ -454,7 +456,8 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
         pending.action === 'pause'
           ? pause(cleared, `${applied}${breach === undefined ? '' : `; ${describeBreach(breach, s, input.bounceClasses)}`}`, 'recommendation', false)
           : resume(cleared, `${applied} after the cooldown`, 'recommendation');
-      return { ...d, actor: trigger.actor, ...(breach === undefined ? {} : { breach }) };
+      const resolved: Command = { kind: 'resolve_recommendation', decisionId: pending.decisionId, status: 'applied', actor: trigger.actor };
+      return { ...d, commands: [...d.commands, resolved], actor: trigger.actor, ...(breach === undefined ? {} : { breach }) };
     }
     if (s.pendingRecommendation !== undefined && mode !== 'suggest') {
       // S1: the mode changed; what would have been recommended is decided again below, in the new mode.

@@ -319,7 +319,10 @@ describe('mailbox machine: modes', () => {
     const applied: Trigger = { kind: 'recommendation_applied', decisionId: d.explanation!.decisionId, recommendationId: 'r1', actor: 'api-key:ops' };
     const a = decide(d.next, input(PAUSE, applied), settings('suggest'), T0 + 10 * MIN);
     assert.equal(a.next.state, 'paused');
-    assert.deepEqual(a.commands, [{ kind: 'suspend', via: 'recommendation' }]);
+    assert.deepEqual(a.commands, [
+      { kind: 'suspend', via: 'recommendation' },
+      { kind: 'resolve_recommendation', decisionId: d.explanation!.decisionId, status: 'applied', actor: 'api-key:ops' },
+    ]);
     assert.equal(a.explanation!.actor, 'api-key:ops');
     assert.equal(a.next.pendingRecommendation, undefined);
   });
@@ -332,14 +335,17 @@ describe('mailbox machine: modes', () => {
     assert.equal(nextWake(d.next, T0), undefined, 'nothing to wake for until it is applied');
     const a = decide(d.next, input(CLEAN, { kind: 'recommendation_applied', decisionId: d.explanation!.decisionId, recommendationId: 'r', actor: 'ops' }), settings('suggest'), T0 + 60 * MIN);
     assert.equal(a.next.state, 'recovering');
-    assert.deepEqual(a.commands, [{ kind: 'unsuspend', via: 'recommendation' }]);
+    assert.deepEqual(a.commands, [
+      { kind: 'unsuspend', via: 'recommendation' },
+      { kind: 'resolve_recommendation', decisionId: d.explanation!.decisionId, status: 'applied', actor: 'ops' },
+    ]);
     assert.equal(a.next.resumedAt, T0 + 60 * MIN);
   });
 
   it('A3 an applied recommendation that no longer applies changes nothing and says so', () => {
     const d = decide(state(), input(CLEAN, { kind: 'recommendation_applied', decisionId: 'old#3', recommendationId: 'r', actor: 'ops' }), settings('suggest'), T0);
     assert.equal(d.next.state, 'healthy');
-    assert.deepEqual(kinds(d), ['record']);
+    assert.deepEqual(d.commands, [{ kind: 'resolve_recommendation', decisionId: 'old#3', status: 'superseded', actor: 'ops' }], 'it no longer reads as pending');
     assert.equal(d.explanation!.action, 'recommendation_not_applicable');
   });
 

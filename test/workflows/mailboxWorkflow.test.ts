@@ -358,7 +358,10 @@ describe('mailboxWorkflow (time-skipping)', function () {
       await handle.signal(applyRecommendationSignal, { commandId: 'a-1', recommendationId: 'r-1', decisionId, actor: 'api-key:ops', requestedAt: 0 });
       await env.sleep('1 second');
       assert.equal((await snap(handle)).state, 'paused');
-      assert.deepEqual(acts[1]!.commands, [{ kind: 'suspend', via: 'recommendation' }]);
+      assert.deepEqual(acts[1]!.commands, [
+        { kind: 'suspend', via: 'recommendation' },
+        { kind: 'resolve_recommendation', decisionId, status: 'applied', actor: 'api-key:ops' },
+      ]);
     }, fresh({ sustainMinutes: 0 }, 'suggest'));
   });
 
