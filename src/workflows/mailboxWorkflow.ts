@@ -58,7 +58,8 @@ const remote = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', 
  */
 const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', localRetryThreshold: '10 seconds', retry: RETRY });
 /** Acting on a decision may call Smartlead: an ordinary activity, retried by Temporal until it is carried out. */
-const { actOnMailboxDecision } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: mailboxActionRetry });
+// The activity heartbeats every 2 s: a worker that dies mid-call is noticed in 10 s, and another one retries.
+const { actOnMailboxDecision } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '10 seconds', retry: mailboxActionRetry });
 
 /** The upgrade point from the pre-engine workflow (docs/decisions/011-mailbox-engine.md, "Versioning"). */
 export const ENGINE_PATCH = 'mailbox-engine';
