@@ -19,6 +19,7 @@ import { startApiComponent, installTemporalRuntime } from '../../src/workers/com
 import { smartleadSyncScheduleId } from '../../src/workflows/ids';
 import { withTenant } from '../../src/db/tenant';
 import { FAST_SMARTLEAD_CLIENT } from '../support/smartlead';
+import { callJson } from '../support/api';
 import { createTestDatabase, testTemporal, type TestDatabase } from '../support/stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- responses are read as arbitrary JSON
@@ -41,15 +42,7 @@ describe('Smartlead integration: sync, reconciliation, revoked keys, storms', fu
   const encryptionKeys = generateEncryptionKeySpec('k1');
   const platformToken = `platform-${crypto.randomUUID()}`;
 
-  const call = async (method: string, path: string, body?: unknown, token = key): Promise<{ status: number; json: Json }> => {
-    const res = await fetch(`${api.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
-  };
+  const call = (method: string, path: string, body?: unknown, token = key): Promise<{ status: number; json: Json }> => callJson(api.url, method, path, token, body);
   const auditActions = async (): Promise<{ action: string; entityId: string; message: string }[]> =>
     (await call('GET', '/v1/audit?limit=500')).json.items;
   const syncResult = (workflowId: string): Promise<Json> => temporal.workflow.getHandle(workflowId).result();

@@ -111,3 +111,14 @@ export async function startTestApi(options: { rateLimits?: Partial<RateLimitSett
     },
   };
 }
+
+/** A JSON call against an API at `baseUrl` with a bearer token: the status and the parsed body (undefined when empty). */
+export async function callJson(baseUrl: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Json }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
+}

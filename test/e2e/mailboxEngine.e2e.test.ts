@@ -1,0 +1,224 @@
+/**
+ * The mailbox engine end to end, over HTTP, as a customer wires it: the real API and worker (relay, Temporal
+ * worker) in this process, real PostgreSQL and Temporal, and the local Smartlead simulator, which is the
+ * integration Drason syncs from, the sender whose Smartlead-shaped webhooks report sends and bounces, and the API
+ * Drason suspends email accounts through. One organization per mode, each with the simulator's demo mailboxes.
+ *
+ * - enforce: a bounce storm on one mailbox (sustain 0) suspends it at the simulator exactly once; the healthy
+ *   mailbox is untouched; exactly one audit entry says so, naming mailbox, metric, observed value, threshold, window.
+ * - observe: the simulator records no suspend; the audit says "would have".
+ * - suggest: a recommendation appears; applying it suspends once.
+ * - Smartlead answering 429 and then 5xx for a minute: still exactly one suspend once it recovers.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { generateEncryptionKeySpec } from '../../src/security/encryption';
+import { createSmartleadSimulator, type SimCall, type SmartleadSimulator } from '../../src/smartlead/simulator';
+import { seedDemoState } from '../../src/smartlead/simulator/seed';
+import { resetSmartleadRegistries } from '../../src/smartlead';
+import { DEFAULT_RATE_LIMITS } from '../../src/config';
+import { installTemporalRuntime, startApiComponent, startWorkerComponent, type RuntimeSettings, type Stoppable } from '../../src/workers/components';
+import { callJson, type Json } from '../support/api';
+import { createTestDatabase, testTemporal, type TestDatabase } from '../support/stack';
+import { until } from '../support/processes';
+
+
+const STORM = 'sam@getdrason-mail.com'; // simulator account 5002
+const STORM_ACCOUNT = '5002';
+const HEALTHY = 'alex@getdrason-mail.com'; // simulator account 5001
+const CAMPAIGN = 1001;
+const USER_UNKNOWN = '550 5.1.1 <nobody@prospect.example>: Recipient address rejected: User unknown in virtual mailbox table';
+
+describe('mailbox engine end to end over HTTP (Smartlead simulator, Smartlead-shaped webhooks)', function () {
+  this.timeout(300_000);
+  let database: TestDatabase;
+  let worker: Stoppable;
+  let api: Stoppable & { url: string };
+  const platformToken = `platform-${crypto.randomUUID()}`;
+  const sims: SmartleadSimulator[] = [];
+
+  before(async () => {
+    installTemporalRuntime('ERROR');
+    resetSmartleadRegistries();
+    database = await createTestDatabase();
+    const temporal = await testTemporal();
+    const settings: RuntimeSettings = {
+      databaseUrl: database.appUrl,
+      poolMax: 5,
+      temporal: { address: temporal.address, namespace: 'default', taskQueue: `engine-e2e-${crypto.randomUUID()}` },
+      adminToken: platformToken,
+      host: '127.0.0.1',
+      port: 0,
+      encryptionKeys: generateEncryptionKeySpec('k1'),
+      rateLimits: DEFAULT_RATE_LIMITS,
+      // The simulator's own limit is Smartlead's; the client's budget matches it.
+      smartleadRateLimit: { maxRequests: 10, perMs: 2000 },
+    };
+    worker = await startWorkerComponent(settings, { db: database.db });
+    api = await startApiComponent(settings, { db: database.db });
+  });
+
+  after(async () => {
+    await api?.stop();
+    await worker?.stop();
+    for (const sim of sims) await sim.stop();
+    await database?.drop();
+  });
+
+  const call = (method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Json }> => callJson(api.url, method, path, token, body);
+
+  /** An organization in `mode`, its Smartlead integration (a fresh simulator, synced), and the simulator's webhooks pointed at it. */
+  async function customer(mode: 'observe' | 'suggest' | 'enforce'): Promise<{ key: string; sim: SmartleadSimulator; organizationId: string }> {
+    const sim = createSmartleadSimulator({ rateLimit: { maxRequests: 10, perMs: 2000 } });
+    seedDemoState(sim.state);
+    await sim.start(0);
+    sims.push(sim);
+    const created = await call('POST', '/v1/organizations', platformToken, { name: `Engine ${mode}` });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const key: string = created.json.apiKey.key;
+    const saved = await call('PUT', '/v1/integrations/smartlead', key, { apiKey: sim.apiKey, baseUrl: sim.url });
+    assert.equal(saved.status, 200, JSON.stringify(saved.json));
+    // Synced: the storm mailbox is known with its Smartlead account.
+    await until(async () => ((await call('GET', `/v1/mailboxes/${STORM}`, key)).status === 200 ? true : undefined), 60_000, 'the sync to find the mailboxes');
+    await until(
+      async () => {
+        const audit = (await call('GET', '/v1/audit?entityType=mailbox&limit=100', key)).json.items as { action: string }[];
+        return audit.filter((a) => a.action === 'smartlead_mailbox_added').length >= 8 ? true : undefined;
+      },
+      60_000,
+      'the sync to link every mailbox',
+    );
+    const put = await call('PUT', '/v1/settings', key, { mode, thresholds: { sustainMinutes: 0, minSample: 20 } });
+    assert.equal(put.status, 200, JSON.stringify(put.json));
+    sim.webhooks.setTarget(saved.json.webhookUrl, { secretKey: null });
+    return { key, sim, organizationId: created.json.organization.id };
+  }
+
+  /** 40 sends from each mailbox, then 10 "user unknown" bounces on the storm mailbox: 25% against a 5% pause threshold. */
+  async function storm(sim: SmartleadSimulator): Promise<void> {
+    const events = [];
+    for (let i = 0; i < 40; i += 1) {
+      for (const from of [STORM, HEALTHY]) events.push({ type: 'EMAIL_SENT', fromEmail: from, toEmail: `lead${i}@prospect.example`, campaignId: CAMPAIGN });
+    }
+    for (let i = 0; i < 10; i += 1) {
+      events.push({ type: 'EMAIL_BOUNCE', fromEmail: STORM, toEmail: `lead${i}@prospect.example`, campaignId: CAMPAIGN, bounce: { message: USER_UNKNOWN } });
+    }
+    const delivered = await sim.emitMany(events);
+    assert.deepEqual(
+      delivered.filter((d) => d.status !== 202).map((d) => `${d.eventType} ${d.status} ${d.error ?? ''}`),
+      [],
+      'every webhook acknowledged',
+    );
+  }
+
+  /** Calls Smartlead answered (no injected fault, a valid key, within its rate limit). */
+  const answered = (c: SimCall): boolean => c.fault === undefined && c.key === 'valid' && !c.overLimit;
+  const suspendCalls = (sim: SmartleadSimulator, account = STORM_ACCOUNT): SimCall[] =>
+    sim.calls.filter((c) => c.method === 'PUT' && c.path === `/email-accounts/suspend/${account}` && answered(c));
+  const anyCallTouching = (sim: SmartleadSimulator, account: string): SimCall[] =>
+    sim.calls.filter((c) => /suspend/.test(c.path) && c.path.endsWith(`/${account}`));
+  const mailboxAudit = async (key: string, mailbox: string): Promise<{ action: string; message: string; trigger: Json; mode: string }[]> =>
+    (await call('GET', `/v1/audit?entityType=mailbox&entityId=${encodeURIComponent(mailbox)}&limit=200`, key)).json.items;
+
+  it('enforce: a bounce storm suspends that mailbox in Smartlead exactly once, leaves the healthy one alone, and says why in one audit entry', async () => {
+    const { key, sim } = await customer('enforce');
+    await storm(sim);
+    await until(async () => (sim.state.findEmailAccountByEmail(STORM)?.isSuspended === true ? true : undefined), 120_000, 'the storm mailbox to be suspended');
+    const mailbox = (await call('GET', `/v1/mailboxes/${STORM}`, key)).json;
+    await until(async () => ((await call('GET', `/v1/mailboxes/${STORM}`, key)).json.state === 'paused' ? true : undefined), 30_000, 'the API to show it paused');
+
+    const paused = (await mailboxAudit(key, STORM)).filter((a) => a.action === 'mailbox_paused');
+    assert.equal(paused.length, 1, 'exactly one pause entry');
+    const entry = paused[0]!;
+    assert.match(entry.message, new RegExp(STORM.replace('.', '\\.')));
+    assert.equal(entry.trigger.metric, 'hardBounceRate');
+    assert.equal(typeof entry.trigger.observed, 'number');
+    assert.ok(entry.trigger.observed >= 0.2, `observed ${entry.trigger.observed}`);
+    assert.equal(entry.trigger.threshold, 0.05);
+    assert.ok(typeof entry.trigger.window === 'string' && entry.trigger.window.length > 0, 'names the window');
+    assert.match(entry.message, /25(\.0)?%|20(\.0)?%/, 'states the observed rate');
+    assert.match(entry.message, /5%/, 'states the threshold');
+    assert.match(entry.message, /Suspended in Smartlead/);
+
+    assert.equal(suspendCalls(sim).length, 1, 'one suspend reached Smartlead');
+    assert.deepEqual(anyCallTouching(sim, '5001'), [], 'the healthy mailbox was never suspended or touched');
+    assert.notEqual((await call('GET', `/v1/mailboxes/${HEALTHY}`, key)).json.state, 'paused');
+    assert.ok(mailbox.riskScore === undefined || typeof mailbox.riskScore === 'number');
+    const now = (await call('GET', `/v1/mailboxes/${STORM}`, key)).json;
+    assert.ok(now.riskScore > 0, 'a paused, bouncing mailbox carries risk');
+    assert.ok(Date.parse(now.cooldownUntil) > Date.now(), 'a cooldown is running');
+  });
+
+  it('observe: nothing reaches Smartlead, and the audit says what Drason would have done', async () => {
+    const { key, sim } = await customer('observe');
+    await storm(sim);
+    const wouldHave = await until(
+      async () => {
+        const found = (await mailboxAudit(key, STORM)).filter((a) => a.action === 'mailbox_would_pause');
+        return found.length > 0 ? found : undefined;
+      },
+      120_000,
+      'a "would have paused" entry',
+    );
+    assert.equal(wouldHave.length, 1);
+    assert.match(wouldHave[0]!.message, /[Ww]ould have paused/);
+    assert.equal(wouldHave[0]!.mode, 'observe');
+    assert.deepEqual(sim.calls.filter((c) => /suspend/.test(c.path)), [], 'no suspend or unsuspend call');
+    assert.equal(sim.state.findEmailAccountByEmail(STORM)?.isSuspended, false);
+  });
+
+  it('suggest: a recommendation appears, nothing is suspended until an operator applies it, and applying it suspends once', async () => {
+    const { key, sim } = await customer('suggest');
+    await storm(sim);
+    const recommendation = await until(
+      async () => {
+        const items = (await call('GET', '/v1/recommendations?status=pending', key)).json.items as Json[];
+        return items.find((r) => r.entityId === STORM && r.action === 'pause');
+      },
+      120_000,
+      'a pause recommendation',
+    );
+    assert.match(recommendation.message, new RegExp(STORM.replace('.', '\\.')));
+    assert.deepEqual(suspendCalls(sim), [], 'suggest takes no action by itself');
+
+    const operator = await call('POST', '/v1/api-keys', key, { name: 'ops', role: 'operator' });
+    assert.equal(operator.status, 201, JSON.stringify(operator.json));
+    const applied = await call('POST', `/v1/recommendations/${recommendation.id}/apply`, operator.json.key);
+    assert.equal(applied.status, 202, JSON.stringify(applied.json));
+    await until(async () => (sim.state.findEmailAccountByEmail(STORM)?.isSuspended === true ? true : undefined), 120_000, 'the applied recommendation to suspend the mailbox');
+    await until(
+      async () => ((await call('GET', '/v1/recommendations?status=applied', key)).json.items as Json[]).find((r) => r.id === recommendation.id),
+      30_000,
+      'the recommendation to read as applied',
+    );
+    // Applying again is refused, and nothing is suspended twice.
+    assert.equal((await call('POST', `/v1/recommendations/${recommendation.id}/apply`, operator.json.key)).status, 409);
+    assert.equal(suspendCalls(sim).length, 1);
+  });
+
+  it('Smartlead answering 429, then 5xx, for a minute: exactly one suspend once it recovers', async function () {
+    this.timeout(420_000);
+    const { key, sim } = await customer('enforce');
+    sim.faults.rateLimit('always', { path: '^/email-accounts/', retryAfterSeconds: 5 });
+    const faulty = Date.now();
+    await storm(sim);
+    await until(async () => ((await mailboxAudit(key, STORM)).some((a) => a.action === 'mailbox_action_retrying') ? true : undefined), 120_000, 'the first failed attempt');
+    // Half a minute of 429s, then half a minute of 502s (measured from when the storm began).
+    await until(async () => (Date.now() - faulty >= 30_000 ? true : undefined), 60_000, 'half a minute of 429s');
+    sim.faults.clear();
+    sim.faults.serverError('always', { path: '^/email-accounts/', status: 502 });
+    await until(async () => (Date.now() - faulty >= 60_000 ? true : undefined), 60_000, 'half a minute of 5xx');
+    sim.faults.clear();
+    await until(async () => (sim.state.findEmailAccountByEmail(STORM)?.isSuspended === true ? true : undefined), 150_000, 'the suspend once Smartlead recovers').catch(async (error: unknown) => {
+      const audit = (await mailboxAudit(key, STORM)).map((a) => `${a.action}: ${a.message}`);
+      const calls = sim.calls.filter((c) => c.path.startsWith('/email-accounts')).map((c) => `${new Date(c.at).toISOString()} ${c.method} ${c.path} ${c.fault ?? ''}`);
+      throw new Error(`${String(error)}\naudit:\n${audit.join('\n')}\ncalls:\n${calls.join('\n')}`);
+    });
+    const refused = sim.calls.filter((c) => /^\/email-accounts\//.test(c.path) && c.fault !== undefined);
+    assert.ok(refused.length > 0, 'Smartlead refused at least one attempt meanwhile');
+    assert.equal(suspendCalls(sim).length, 1, 'exactly one suspend succeeded');
+    const audit = await mailboxAudit(key, STORM);
+    assert.equal(audit.filter((a) => a.action === 'mailbox_paused').length, 1, 'one pause entry');
+    assert.ok(audit.filter((a) => a.action === 'mailbox_action_retrying').length <= 1, 'the retrying failure is audited once, not per attempt');
+  });
+});
