@@ -11,8 +11,16 @@ export const MODES = ['observe', 'suggest', 'enforce'] as const;
 export type Mode = (typeof MODES)[number];
 
 const ratio = z.number().min(0).max(1);
-/** Up to 7 days: the longest monitoring window. 0 means "at once". */
-const minutes = z.number().int().min(0).max(7 * 24 * 60);
+/**
+ * Up to 7 days: the longest monitoring window. 0 means "at once". Fractions are allowed down to whole seconds
+ * (0.25 = 15 s, for demos and trials): the mailbox machine turns minutes into deadlines as `now + minutes × 60,000`,
+ * and whole seconds keep those deadlines whole milliseconds.
+ */
+const minutes = z
+  .number()
+  .min(0)
+  .max(7 * 24 * 60)
+  .refine((m) => Math.abs(m * 60 - Math.round(m * 60)) < 1e-9, { message: 'must be a whole number of seconds (e.g. 0.25 = 15 s, 0.5 = 30 s)' });
 const mailboxCount = z.number().int().min(1).max(1000);
 
 const thresholdsShape = {
@@ -122,6 +130,15 @@ const DESCRIPTIONS: Record<string, [label: string, unit: Unit]> = {
 
 const trim = (n: number): string => String(Number(n.toFixed(4)));
 
+/** Whole seconds as "15 s", "1 min 30 s", "2 h 0 min 5 s". */
+function clockText(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const min = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h} h ${min} min ${s} s`;
+  return min > 0 ? `${min} min ${s} s` : `${s} s`;
+}
+
 export function formatSettingValue(unit: Unit, value: unknown): string {
   if (typeof value !== 'number') return String(value);
   switch (unit) {
@@ -130,7 +147,9 @@ export function formatSettingValue(unit: Unit, value: unknown): string {
     case 'points':
       return `${trim(value * 100)} percentage points`;
     case 'minutes':
-      return value === 0 ? '0 minutes (at once)' : `${value} minute${value === 1 ? '' : 's'}`;
+      if (value === 0) return '0 minutes (at once)';
+      if (Number.isInteger(value)) return `${value} minute${value === 1 ? '' : 's'}`;
+      return `${trim(value)} minutes (${clockText(Math.round(value * 60))})`;
     case 'sends':
       return `${value} send${value === 1 ? '' : 's'}`;
     case 'mailboxes':

@@ -17,6 +17,21 @@ describe('settings', () => {
     ['one level of one rate', { thresholds: { hardBounceRate: { pause: 0.04 } } }, ['the hard-bounce pause threshold changed from 5% to 4%']],
     ['sustain to zero (escalate at once)', { thresholds: { sustainMinutes: 0 } }, ['the time a breach must last before it escalates changed from 30 minutes to 0 minutes (at once)']],
     [
+      'fractional minutes (a demo: seconds instead of hours)',
+      { thresholds: { sustainMinutes: 0.25, cooldownMinutes: 0.5, maxCooldownMinutes: 1.5, probationMinutes: 0.1 } },
+      [
+        'the time a breach must last before it escalates changed from 30 minutes to 0.25 minutes (15 s)',
+        'the cooldown after a pause changed from 360 minutes to 0.5 minutes (30 s)',
+        'the longest cooldown after repeated pauses changed from 2880 minutes to 1.5 minutes (1 min 30 s)',
+        'the probation before a recovering entity counts as healthy changed from 120 minutes to 0.1 minutes (6 s)',
+      ],
+    ],
+    [
+      'a fraction of a long cooldown',
+      { thresholds: { cooldownMinutes: 90.5, maxCooldownMinutes: 2880 } },
+      ['the cooldown after a pause changed from 360 minutes to 90.5 minutes (1 h 30 min 30 s)'],
+    ],
+    [
       'several fields',
       { thresholds: { failureRate: { warning: 0.06 }, velocity: { warning: 0.015 }, gateMaxRiskScore: 60 } },
       [
@@ -39,6 +54,9 @@ describe('settings', () => {
     ['a warning above its pause', { thresholds: { hardBounceRate: { warning: 0.08 } } }, 'thresholds.hardBounceRate.warning'],
     ['a rate above 1', { thresholds: { failureRate: { pause: 1.5 } } }, 'thresholds.failureRate.pause'],
     ['negative minutes', { thresholds: { cooldownMinutes: -1 } }, 'thresholds.cooldownMinutes'],
+    ['a fraction of a second', { thresholds: { sustainMinutes: 0.001 } }, 'thresholds.sustainMinutes'],
+    ['more than 7 days, by half a minute', { thresholds: { probationMinutes: 7 * 24 * 60 + 0.5 } }, 'thresholds.probationMinutes'],
+    ['a cap below a fractional cooldown', { thresholds: { cooldownMinutes: 0.5, maxCooldownMinutes: 0.25 } }, 'thresholds.maxCooldownMinutes'],
     ['a risk score above 100', { thresholds: { gateMaxRiskScore: 101 } }, 'thresholds.gateMaxRiskScore'],
     ['zero mailboxes', { thresholds: { domainDegradedMailboxes: 0 } }, 'thresholds.domainDegradedMailboxes'],
   ];
@@ -54,6 +72,21 @@ describe('settings', () => {
       assert.ok(problems.includes(path), `expected ${path} among ${JSON.stringify(problems)}`);
     });
   }
+
+  it('accepts any whole number of seconds up to 7 days, and each gives deadlines in whole milliseconds', () => {
+    // The mailbox machine's deadlines are `now + minutes × 60,000` (epoch ms); timers and the API want whole ms.
+    const now = Date.UTC(2026, 10, 21, 15, 38, 21, 123);
+    const week = 7 * 24 * 60 * 60;
+    for (let seconds = 0; seconds <= week; seconds += 1) {
+      const minutes = seconds / 60;
+      assert.ok(Number.isInteger(now + minutes * 60_000), `${seconds} s`);
+      assert.ok(Number.isInteger(now + minutes * 2 ** 5 * 60_000), `${seconds} s, cooldown doubled 5 times`);
+    }
+    for (const seconds of [1, 15, 31, 59, 61, 125, 3599, 86_399, week - 1, week]) {
+      const result = applySettingsPatch(defaults, { thresholds: { sustainMinutes: seconds / 60, maxCooldownMinutes: week / 60 } });
+      assert.ok(result.ok, `${seconds} s: ${JSON.stringify(result.ok ? '' : result.problems)}`);
+    }
+  });
 
   it('refuses unknown fields and unknown modes', () => {
     assert.equal(settingsPatchSchema.safeParse({ thresholds: { bounceRate: 0.1 } }).success, false);
