@@ -269,9 +269,18 @@ export function nextWake(s: MachineState, now: number): number | undefined {
 // ---------------------------------------------------------------------------------------------------------
 
 const pct = (x: number): string => `${Number((x * 100).toFixed(2))}%`;
-const at = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+/** A deadline to the minute, or to the second when it is not on a whole minute (short demo settings). */
+const at = (ms: number): string => `${new Date(ms).toISOString().slice(0, ms % MINUTE === 0 ? 16 : 19).replace('T', ' ')} UTC`;
 const duration = (minutes: number): string =>
-  minutes === 0 ? '0 minutes' : minutes % 60 === 0 ? `${minutes / 60} hour${minutes === 60 ? '' : 's'}` : `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  minutes === 0
+    ? '0 minutes'
+    : minutes % 60 === 0
+      ? `${minutes / 60} hour${minutes === 60 ? '' : 's'}`
+      : Number.isInteger(minutes)
+        ? `${minutes} minute${minutes === 1 ? '' : 's'}`
+        : minutes < 1
+          ? `${Math.round(minutes * 60)} seconds`
+          : `${Math.floor(minutes)} min ${Math.round((minutes % 1) * 60)} s`;
 
 const METRIC_LABEL: Record<Metric, string> = {
   hardBounceRate: 'hard-bounce rate',

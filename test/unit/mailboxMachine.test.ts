@@ -167,6 +167,13 @@ describe('mailbox machine: transition table', () => {
     assert.deepEqual(d.explanation!.trigger.signals, ['deadline']);
   });
 
+  it('says short (demo) durations and deadlines to the second', () => {
+    const s = state({ state: 'warning', sustainUntil: T0 + 15_000 });
+    const d = decide(s, input(PAUSE, deadline), settings('enforce', { sustainMinutes: 0.25, cooldownMinutes: 0.25, maxCooldownMinutes: 1.5 }), T0 + 15_000);
+    assert.equal(d.next.state, 'paused');
+    assert.match(d.explanation!.message, /ended at 2026-11-21 12:00:15 UTC; cooldown 15 seconds until 2026-11-21 12:00:30 UTC/);
+  });
+
   it('W6 the sustain deadline with only a warning-level breach ends the sustain without pausing', () => {
     const s = state({ state: 'warning', sustainUntil: T0 + 30 * MIN });
     const d = decide(s, input(WARN, deadline), settings(), T0 + 30 * MIN);
