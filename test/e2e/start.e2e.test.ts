@@ -93,8 +93,8 @@ describe('npm start (end to end)', function () {
     );
     assert.equal(row.entityId, 'sam@acme-mail.com');
     // The bounce was signalled; the send only counted, and shows in the window the workflow read from the counters.
-    assert.match(row.message, /Recorded 1 hard bounce for mailbox sam@acme-mail\.com; last hour: 1 send, 1 hard bounce/);
-    assert.deepEqual(row.trigger.observed, { sent: 1, hardBounces: 1, failures: 0 });
+    assert.match(row.message, /Recorded 1 hard bounce for mailbox sam@acme-mail\.com — 1 bad address .*; last hour: 1 send, 1 hard bounce/);
+    assert.deepEqual(row.trigger.observed, { sent: 1, hardBounces: 1, failures: 0, reputationBlocks: 0 });
 
     const repeat = await call('POST', '/v1/events', {
       events: [{ id: 'evt-1', type: 'EmailSent', occurredAt: now, mailbox: 'sam@acme-mail.com' }],
