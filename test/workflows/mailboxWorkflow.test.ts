@@ -22,6 +22,7 @@ import {
   overrideSignal,
   settingsChangedSignal,
   snapshotQuery,
+  type MailboxSnapshot,
   type MailboxWorkflowState,
 } from '../../src/workflows/mailboxWorkflow';
 import { createTimeSkippingEnv } from '../support/timeSkipping';
@@ -133,6 +134,41 @@ describe('mailboxWorkflow (time-skipping)', function () {
   };
   const snap = (handle: Handle) => env.client.workflow.getHandle(handle.workflowId).query(snapshotQuery);
   const actions = () => acts.map((a) => `${a.explanation.from}→${a.explanation.to}:${a.commands.map((c) => c.kind).join('+')}`);
+  /** The audit action of each decision carried out, e.g. `mailbox_warning`, `mailbox_paused`. */
+  const auditActions = () => acts.map((a) => a.explanation.action);
+  const OPS = 'api-key:ops';
+  const override = async (handle: Handle, commandId: string, action: 'pause' | 'resume'): Promise<void> => {
+    await handle.signal(overrideSignal, { commandId, action, reason: 'checked by hand', actor: OPS, requestedAt: 0 });
+    await env.sleep('1 second');
+  };
+  const apply = async (handle: Handle, decisionId: string, commandId: string): Promise<void> => {
+    await handle.signal(applyRecommendationSignal, { commandId, recommendationId: `r-${commandId}`, decisionId, actor: OPS, requestedAt: 0 });
+    await env.sleep('1 second');
+  };
+  /** With sustain 0 and a 60-minute cooldown: a storm pauses at once (H4), the cooldown ends (P3), it is recovering. */
+  const untilRecovering = async (handle: Handle): Promise<MailboxSnapshot> => {
+    await storm(handle);
+    await env.sleep('61 minutes');
+    const s = await snap(handle);
+    assert.equal(s.state, 'recovering');
+    assert.deepEqual(actions(), ['healthy→paused:suspend', 'paused→recovering:unsuspend']);
+    return s;
+  };
+  /** A workflow that has just taken its first storm. */
+  const stormed = async (suffix: string, hour: WindowCounts = STORM): Promise<Handle> => {
+    const handle = await start(suffix);
+    await storm(handle, hour);
+    return handle;
+  };
+  /** suggest mode, sustain 0: a storm gets a pause recommended, and the mailbox waits in warning for an operator. */
+  const pauseRecommended = async (suffix: string): Promise<{ handle: Handle; decisionId: string }> => {
+    const handle = await stormed(suffix);
+    assert.equal((await snap(handle)).state, 'warning');
+    assert.deepEqual(actions(), ['healthy→warning:recommend']);
+    return { handle, decisionId: acts[0]!.explanation.decisionId };
+  };
+  /** Nothing was decided on a batch: its events_observed audit row says so. */
+  const noActionTaken = (audit: RecordAuditInput | undefined): void => assert.match(audit?.message ?? '', /; no action taken\.$/);
 
   // ---- Delivery (unchanged by the engine) ----
 
@@ -200,6 +236,29 @@ describe('mailboxWorkflow (time-skipping)', function () {
   });
 
   // ---- The engine ----
+  //
+  // The transition table of src/domain/mailboxMachine.ts, row by row, and the test that runs it here:
+  //   M1, M2  a manual pause holds in <mode> mode until a manual resume, which starts probation
+  //   M3      M3 a manual resume while healthy or warning in <mode> mode unsuspends and leaves the state alone
+  //   A1      suggest mode recommends, waits, and acts once the recommendation is applied
+  //   A2      A2 suggest: the resume is recommended after the cooldown, and applying it resumes under probation
+  //   A3      A3 applying a recommendation that no longer applies changes nothing and resolves it as superseded
+  //   S1      S1 a pending recommendation is superseded when the mode changes to enforce, and enforce decides again
+  //   H1      H1 no breach: healthy, nothing recorded (and: minimum sample: 19 sends that all bounced decide nothing)
+  //   H2, W1  healthy → warning on a warning-level breach, and back to healthy once the windows decay, …
+  //   H3, W5  a pause-level breach pauses only if still present when the sustained window ends (warning → paused)
+  //   H4      H4 sustain 0 pauses at once, without a warning step
+  //   W1      a breach that clears before the sustained window ends cancels the pause (audited)
+  //   W2      W2 a warning-level breach in warning stays warning and records nothing
+  //   W3      W3 a pause-level breach in warning starts the sustain, and it pauses when the sustain ends
+  //           (sustain 0, pausing at once: S1)
+  //   W4      W4 a breach while the sustain runs changes nothing, and the deadline stays where it was
+  //   W6      W6 the sustain deadline with only a warning-level breach ends the sustain and stays warning
+  //   P1, P2  P1 a manual hold survives the cooldown end: no automatic resume (P2: bounces during the cooldown)
+  //   P3, C2  cooldown, probation judged only on what follows the resume, then healthy
+  //   C1      a relapse during probation pauses again with a doubled cooldown, …
+  //   C3      C3 probation over with a warning-level breach → warning
+  //   C4      C4 recovering with nothing yet, or a warning-level breach, stays recovering until probation ends
 
   it('minimum sample: 19 sends that all bounced decide nothing', async () => {
     await withWorker(async () => {
@@ -355,8 +414,7 @@ describe('mailboxWorkflow (time-skipping)', function () {
       assert.equal((await snap(handle)).state, 'warning', 'it waits for an operator');
       assert.deepEqual(actions(), ['healthy→warning:recommend']);
       const decisionId = acts[0]!.explanation.decisionId;
-      await handle.signal(applyRecommendationSignal, { commandId: 'a-1', recommendationId: 'r-1', decisionId, actor: 'api-key:ops', requestedAt: 0 });
-      await env.sleep('1 second');
+      await apply(handle, decisionId, 'a-1');
       assert.equal((await snap(handle)).state, 'paused');
       assert.deepEqual(acts[1]!.commands, [
         { kind: 'suspend', via: 'recommendation' },
@@ -405,5 +463,237 @@ describe('mailboxWorkflow (time-skipping)', function () {
       assert.equal(get('DrasonEntityId'), MAILBOX);
       assert.equal(typeof get('DrasonRiskScore'), 'number');
     }, fresh({ sustainMinutes: 0 }));
+  });
+
+  // ---- The transition table, the rows the tests above do not name ----
+
+  it('H1 no breach: healthy, nothing recorded', async () => {
+    await withWorker(async () => {
+      const handle = await stormed('h1', counts(100, 1)); // 1%: under the 2% warning threshold
+      await env.sleep('2 hours');
+      const s = await snap(handle);
+      assert.equal(s.state, 'healthy');
+      assert.equal(s.machine?.decisions, 0);
+      assert.deepEqual(acts, []);
+      noActionTaken(audits[0]);
+      assert.equal(reads.length, 1, 'a healthy mailbox decides only when something arrives');
+    });
+  });
+
+  it('H4 sustain 0 pauses at once, without a warning step', async () => {
+    await withWorker(async () => {
+      const handle = await stormed('h4');
+      const s = await snap(handle);
+      assert.equal(s.state, 'paused');
+      assert.equal(s.machine!.cooldownUntil! - s.machine!.since, 60 * MIN);
+      assert.deepEqual(actions(), ['healthy→paused:suspend']);
+      assert.deepEqual(auditActions(), ['mailbox_paused']);
+      assert.deepEqual(acts[0]!.explanation.trigger.signals, ['HardBounce']);
+      assert.match(audits[0]!.message, /the mailbox is paused \(decision .*#1\)\.$/);
+    }, fresh({ sustainMinutes: 0 }));
+  });
+
+  it('W2 a warning-level breach in warning stays warning and records nothing', async () => {
+    await withWorker(async () => {
+      const handle = await stormed('w2', WARN); // H2
+      await storm(handle, WARN); // W2, on new bounces
+      await env.sleep('30 minutes'); // W2, on every re-check
+      const s = await snap(handle);
+      assert.equal(s.state, 'warning');
+      assert.equal(s.machine?.sustainUntil, undefined, 'no sustain: nothing would pause it');
+      assert.deepEqual(actions(), ['healthy→warning:record']);
+      noActionTaken(audits[1]);
+    });
+  });
+
+  it('W3 a pause-level breach in warning starts the sustain, and it pauses when the sustain ends', async () => {
+    await withWorker(async () => {
+      const handle = await stormed('w3', WARN); // H2
+      await env.sleep('10 minutes');
+      await storm(handle); // W3
+      const s = await snap(handle);
+      assert.equal(s.state, 'warning');
+      assert.ok(s.machine?.sustainUntil !== undefined);
+      assert.deepEqual(actions(), ['healthy→warning:record', 'warning→warning:record']);
+      assert.deepEqual(auditActions(), ['mailbox_warning', 'mailbox_warning']);
+      assert.match(acts[1]!.explanation.message, /stays in warning: hard-bounce rate 10% .* reached the pause threshold 5%; it will be paused if this lasts until/);
+      await env.sleep('31 minutes'); // W5
+      assert.equal((await snap(handle)).state, 'paused');
+      assert.deepEqual(actions().slice(2), ['warning→paused:suspend']);
+    });
+  });
+
+  it('W4 a breach while the sustain runs changes nothing, and the deadline stays where it was', async () => {
+    await withWorker(async () => {
+      const handle = await stormed('w4'); // H3
+      const sustainUntil = (await snap(handle)).machine?.sustainUntil;
+      assert.ok(sustainUntil !== undefined);
+      await env.sleep('10 minutes');
+      await storm(handle); // W4: still at pause level
+      await env.sleep('10 minutes');
+      await storm(handle, WARN); // W4: eased to warning level
+      await env.sleep('5 minutes');
+      const s = await snap(handle);
+      assert.equal(s.state, 'warning');
+      assert.equal(s.machine?.sustainUntil, sustainUntil, 'neither restarted nor ended');
+      assert.deepEqual(actions(), ['healthy→warning:record']);
+      audits.slice(1).forEach(noActionTaken);
+    });
+  });
+
+  it('W6 the sustain deadline with only a warning-level breach ends the sustain and stays warning', async () => {
+    await withWorker(async () => {
+      const handle = await stormed('w6'); // H3
+      world.hour = WARN; // eased without a new bounce
+      await env.sleep('31 minutes');
+      const s = await snap(handle);
+      assert.equal(s.state, 'warning');
+      assert.equal(s.machine?.sustainUntil, undefined);
+      assert.deepEqual(actions(), ['healthy→warning:record', 'warning→warning:record']);
+      assert.deepEqual(auditActions(), ['mailbox_warning', 'mailbox_sustain_ended']);
+      assert.deepEqual(acts[1]!.explanation.trigger.signals, ['deadline']);
+      assert.match(acts[1]!.explanation.message, /stays in warning without a pause: by .* the breach had eased to hard-bounce rate 3%/);
+      await env.sleep('1 hour'); // W2 from now on
+      assert.equal((await snap(handle)).state, 'warning');
+      assert.equal(acts.length, 2);
+    });
+  });
+
+  it('P1 a manual hold survives the cooldown end: no automatic resume', async () => {
+    await withWorker(async () => {
+      const handle = await stormed('p1'); // H4: paused, cooldown 60 minutes
+      await env.sleep('10 minutes');
+      await storm(handle); // P2: bounces during the cooldown change nothing
+      assert.deepEqual(actions(), ['healthy→paused:suspend']);
+      noActionTaken(audits[1]);
+      await override(handle, 'c-1', 'pause'); // M1 on top of the automatic pause
+      const held = (await snap(handle)).machine;
+      assert.ok(held?.manualHold !== undefined);
+      assert.equal(held.cooldownUntil, undefined, 'the hold replaces the cooldown');
+      await env.sleep('2 hours'); // long past the end of the automatic cooldown
+      await storm(handle, CLEAN); // P1: a decision taken while held
+      assert.equal((await snap(handle)).state, 'paused');
+      assert.deepEqual(actions(), ['healthy→paused:suspend', 'paused→paused:suspend']);
+      assert.deepEqual(auditActions(), ['mailbox_paused', 'mailbox_paused_manually']);
+      await override(handle, 'c-2', 'resume'); // only a manual resume ends it
+      assert.equal((await snap(handle)).state, 'recovering');
+    }, fresh({ sustainMinutes: 0 }));
+  });
+
+  it('C4 recovering with nothing yet, or a warning-level breach, stays recovering until probation ends', async () => {
+    await withWorker(async () => {
+      const handle = await start('c4');
+      const recovering = await untilRecovering(handle);
+      await env.sleep('30 minutes'); // nothing sent since the resume yet
+      world.sinceResume = WARN; // warning level in probation: not a relapse
+      await storm(handle, WARN);
+      await env.sleep('75 minutes'); // still before the end of probation
+      const s = await snap(handle);
+      assert.equal(s.state, 'recovering');
+      assert.equal(s.machine?.probationUntil, recovering.machine?.probationUntil);
+      assert.equal(acts.length, 2, 'nothing recorded since the resume');
+      noActionTaken(audits[1]);
+    }, fresh({ sustainMinutes: 0 }));
+  });
+
+  it('C3 probation over with a warning-level breach → warning', async () => {
+    await withWorker(async () => {
+      const handle = await start('c3');
+      const recovering = await untilRecovering(handle);
+      world.sinceResume = WARN;
+      world.hour = WARN; // the windows, clipped at the resume, see the same
+      await env.sleep('2 hours');
+      const s = await snap(handle);
+      assert.equal(s.state, 'warning');
+      assert.equal(s.machine?.probationUntil, undefined);
+      assert.equal(s.machine?.resumedAt, recovering.machine?.resumedAt, 'the windows still count from the resume');
+      assert.deepEqual(actions().slice(2), ['recovering→warning:record']);
+      assert.deepEqual(auditActions().slice(2), ['mailbox_warning']);
+      assert.match(acts[2]!.explanation.message, /finished probation in warning: hard-bounce rate 3% \(3 of 100 sends.*\) over probation \(since the resume at .*\) reached the warning threshold 2%/);
+    }, fresh({ sustainMinutes: 0 }));
+  });
+
+  for (const mode of ['enforce', 'observe', 'suggest'] as const) {
+    it(`M3 a manual resume while healthy or warning in ${mode} mode unsuspends and leaves the state alone`, async () => {
+      await withWorker(async () => {
+        const handle = await start(`m3-${mode}`);
+        await override(handle, 'c-1', 'resume');
+        assert.equal((await snap(handle)).state, 'healthy');
+        await storm(handle, WARN); // H2
+        const before = (await snap(handle)).machine!;
+        await override(handle, 'c-2', 'resume');
+        const after = (await snap(handle)).machine!;
+        assert.equal(after.state, 'warning');
+        assert.deepEqual({ ...after, decisions: before.decisions }, before, 'no resume, no probation: the state is unchanged');
+        assert.deepEqual(actions(), ['healthy→healthy:unsuspend', 'healthy→warning:record', 'warning→warning:unsuspend']);
+        assert.deepEqual(auditActions(), ['mailbox_resumed_manually', 'mailbox_warning', 'mailbox_resumed_manually']);
+        assert.deepEqual(acts[2]!.commands, [{ kind: 'unsuspend', via: 'override' }]);
+        assert.ok([acts[0]!, acts[2]!].every((a) => a.explanation.actor === OPS && a.explanation.mode === mode));
+      }, fresh({}, mode));
+    });
+  }
+
+  it('A2 suggest: the resume is recommended after the cooldown, and applying it resumes under probation', async () => {
+    await withWorker(async () => {
+      const { handle, decisionId: pauseId } = await pauseRecommended('a2');
+      await apply(handle, pauseId, 'a-1'); // A1
+      assert.equal((await snap(handle)).state, 'paused');
+      await env.sleep('61 minutes'); // the cooldown ends: P3 in suggest mode recommends
+      await storm(handle, CLEAN); // and it keeps waiting, whatever arrives
+      await env.sleep('2 hours');
+      const waiting = await snap(handle);
+      assert.equal(waiting.state, 'paused', 'it waits for an operator');
+      assert.deepEqual(actions(), ['healthy→warning:recommend', 'warning→paused:suspend+resolve_recommendation', 'paused→paused:recommend']);
+      assert.equal(auditActions()[2], 'mailbox_resume_recommended');
+      const decisionId = acts[2]!.explanation.decisionId;
+      assert.deepEqual(waiting.machine?.pendingRecommendation, { decisionId, action: 'resume' });
+      await apply(handle, decisionId, 'a-2'); // A2
+      const s = await snap(handle);
+      assert.equal(s.state, 'recovering');
+      assert.equal(s.machine!.probationUntil, s.machine!.resumedAt! + 120 * MIN, 'probation judged from the applied resume');
+      assert.equal(auditActions()[3], 'mailbox_resumed');
+      assert.deepEqual(acts[3]!.commands, [
+        { kind: 'unsuspend', via: 'recommendation' },
+        { kind: 'resolve_recommendation', decisionId, status: 'applied', actor: OPS },
+      ]);
+    }, fresh({ sustainMinutes: 0 }, 'suggest'));
+  });
+
+  it('A3 applying a recommendation that no longer applies changes nothing and resolves it as superseded', async () => {
+    await withWorker(async () => {
+      const { handle, decisionId } = await pauseRecommended('a3');
+      world.hour = CLEAN; // the breach clears before anyone applies it: healthy, the recommendation superseded
+      await env.sleep('6 minutes');
+      const before = (await snap(handle)).machine!;
+      assert.equal(before.state, 'healthy');
+      await apply(handle, decisionId, 'a-1');
+      const after = (await snap(handle)).machine!;
+      assert.deepEqual({ ...after, decisions: before.decisions }, before, 'nothing changed');
+      assert.deepEqual(actions(), ['healthy→warning:recommend', 'warning→healthy:record+supersede_recommendation', 'healthy→healthy:resolve_recommendation']);
+      assert.equal(auditActions()[2], 'recommendation_not_applicable');
+      assert.deepEqual(acts[2]!.commands, [{ kind: 'resolve_recommendation', decisionId, status: 'superseded', actor: OPS }]);
+    }, fresh({ sustainMinutes: 0 }, 'suggest'));
+  });
+
+  it('S1 a pending recommendation is superseded when the mode changes to enforce, and enforce decides again', async () => {
+    await withWorker(async () => {
+      const { handle, decisionId } = await pauseRecommended('s1');
+      world.mode = 'enforce';
+      world.version = 4;
+      await handle.signal(settingsChangedSignal, { version: 4 });
+      await env.sleep('1 second');
+      const s = await snap(handle);
+      assert.equal(s.state, 'paused', 'the breach is still there: enforce (sustain 0, W3) pauses at once');
+      assert.equal(s.machine?.pendingRecommendation, undefined);
+      assert.deepEqual(actions(), ['healthy→warning:recommend', 'warning→paused:suspend+supersede_recommendation']);
+      assert.deepEqual(auditActions(), ['mailbox_pause_recommended', 'mailbox_paused']);
+      assert.deepEqual(acts[1]!.commands, [
+        { kind: 'suspend', via: 'automation' },
+        { kind: 'supersede_recommendation', decisionId },
+      ]);
+      assert.equal(acts[1]!.explanation.mode, 'enforce');
+      assert.equal(acts[1]!.explanation.settingsVersion, 4);
+      assert.deepEqual(acts[1]!.explanation.trigger.signals, ['settings_changed']);
+    }, fresh({ sustainMinutes: 0 }, 'suggest'));
   });
 });
