@@ -126,11 +126,20 @@ describe('mailboxWorkflow (time-skipping)', function () {
   type Handle = Awaited<ReturnType<typeof start>>;
   let seq = 0;
   const bounce = (s: number, type: DeliveredEvent['type'] = 'HardBounce'): DeliveredEvent => ({ seq: s, type, occurredAt: 0 });
+  /**
+   * After a signal: waits until the workflow has taken it (no workflow task pending or running, so its local
+   * activities and decision are done too), then lets a second of workflow time pass for what it scheduled.
+   */
+  const handled = async (handle: Handle): Promise<void> => {
+    const latest = env.client.workflow.getHandle(handle.workflowId);
+    while ((await latest.describe()).raw.pendingWorkflowTask != null) await new Promise((resolve) => setTimeout(resolve, 10));
+    await env.sleep('1 second');
+  };
   const storm = async (handle: Handle, hour: WindowCounts = STORM): Promise<void> => {
     world.hour = hour;
     seq += 1;
     await handle.signal(bouncesSignal, { events: [bounce(seq)] });
-    await env.sleep('1 second');
+    await handled(handle);
   };
   const snap = (handle: Handle) => env.client.workflow.getHandle(handle.workflowId).query(snapshotQuery);
   const actions = () => acts.map((a) => `${a.explanation.from}→${a.explanation.to}:${a.commands.map((c) => c.kind).join('+')}`);
@@ -139,11 +148,11 @@ describe('mailboxWorkflow (time-skipping)', function () {
   const OPS = 'api-key:ops';
   const override = async (handle: Handle, commandId: string, action: 'pause' | 'resume'): Promise<void> => {
     await handle.signal(overrideSignal, { commandId, action, reason: 'checked by hand', actor: OPS, requestedAt: 0 });
-    await env.sleep('1 second');
+    await handled(handle);
   };
   const apply = async (handle: Handle, decisionId: string, commandId: string): Promise<void> => {
     await handle.signal(applyRecommendationSignal, { commandId, recommendationId: `r-${commandId}`, decisionId, actor: OPS, requestedAt: 0 });
-    await env.sleep('1 second');
+    await handled(handle);
   };
   /** With sustain 0 and a 60-minute cooldown: a storm pauses at once (H4), the cooldown ends (P3), it is recovering. */
   const untilRecovering = async (handle: Handle): Promise<MailboxSnapshot> => {
@@ -179,7 +188,7 @@ describe('mailboxWorkflow (time-skipping)', function () {
       await handle.signal(bouncesSignal, { events: [bounce(11), bounce(12, 'DeliveryFailure')] });
       // The relay redelivers the same batch (its commit failed after the signal landed), plus one new bounce.
       await handle.signal(bouncesSignal, { events: [bounce(11), bounce(12, 'DeliveryFailure'), bounce(14)] });
-      await env.sleep('1 second');
+      await handled(handle);
       const s = await handle.query(snapshotQuery);
       assert.deepEqual(s.received, { hardBounces: 2, failures: 1 });
       assert.equal(s.highWater, 14);
@@ -199,7 +208,7 @@ describe('mailboxWorkflow (time-skipping)', function () {
       for (let s = 1; s <= 100_000; s += 500) {
         await handle.signal(bouncesSignal, { events: Array.from({ length: 500 }, (_, i) => bounce(s + i, i % 5 === 0 ? 'DeliveryFailure' : 'HardBounce')) });
       }
-      await env.sleep('1 second');
+      await handled(handle);
       const latest = env.client.workflow.getHandle(handle.workflowId);
       const s = await latest.query(snapshotQuery);
       assert.deepEqual(s.received, { hardBounces: 80_000, failures: 20_000 });
@@ -225,12 +234,12 @@ describe('mailboxWorkflow (time-skipping)', function () {
       const handle = await start('legacy', { state: legacy });
       const old = (id: string, type: MonitoredEvent['type']): MonitoredEvent => ({ id, type, occurredAt: 0 });
       await handle.signal(eventsSignal, { events: [old('old-1', 'HardBounce'), old('new-1', 'HardBounce'), old('s-1', 'EmailSent')] });
-      await env.sleep('1 second');
+      await handled(handle);
       const messages = audits.map((a) => a.message).join(' | ');
       assert.match(messages, /1 hard bounce/, 'the carried pending bounce was judged');
       assert.match(messages, /1 send, 1 hard bounce/, 'the new legacy events were judged; the known id was dropped');
       await handle.signal(eventsSignal, { events: [old('s-2', 'EmailSent')] });
-      await env.sleep('1 second');
+      await handled(handle);
       assert.equal(audits.length, 2, 'sends alone are not audited');
     });
   });
@@ -347,7 +356,7 @@ describe('mailboxWorkflow (time-skipping)', function () {
         world.sinceResume = counts(40, 4); // relapse: 10% of what it sent since the resume
         seq += 1;
         await handle.signal(bouncesSignal, { events: [bounce(seq)] });
-        await env.sleep('1 second');
+        await handled(handle);
         world.sinceResume = counts(0);
       }
       assert.deepEqual(cooldowns, [60, 120, 240, 240]);
@@ -385,7 +394,7 @@ describe('mailboxWorkflow (time-skipping)', function () {
         await env.sleep('3 days');
         assert.equal((await snap(handle)).state, 'paused');
         await handle.signal(overrideSignal, { commandId: 'c-2', action: 'resume', ...override });
-        await env.sleep('1 second');
+        await handled(handle);
         const s = await snap(handle);
         assert.equal(s.state, 'recovering');
         assert.ok(s.machine?.resumedAt !== undefined);
@@ -431,7 +440,7 @@ describe('mailboxWorkflow (time-skipping)', function () {
       world.thresholds = { ...world.thresholds, hardBounceRate: { warning: 0.04, pause: 0.08 } };
       world.version = 4;
       await handle.signal(settingsChangedSignal, { version: 4 });
-      await env.sleep('1 second');
+      await handled(handle);
       assert.equal((await snap(handle)).state, 'healthy');
       assert.equal(acts[1]!.explanation.settingsVersion, 4);
       assert.deepEqual(acts[1]!.explanation.trigger.signals, ['settings_changed']);
@@ -681,7 +690,7 @@ describe('mailboxWorkflow (time-skipping)', function () {
       world.mode = 'enforce';
       world.version = 4;
       await handle.signal(settingsChangedSignal, { version: 4 });
-      await env.sleep('1 second');
+      await handled(handle);
       const s = await snap(handle);
       assert.equal(s.state, 'paused', 'the breach is still there: enforce (sustain 0, W3) pauses at once');
       assert.equal(s.machine?.pendingRecommendation, undefined);
