@@ -169,11 +169,12 @@ export async function waitDrained(check: pg.Client, timeoutMs: number): Promise<
  * workflow starts at its mailbox's first bounce and then lives on). One hard bounce per mailbox, posted in batches,
  * then wait until each mailbox's workflow has audited it. Not measured; the scenarios say they do it.
  */
-export async function primeMailboxWorkflows(apiUrl: string, key: string, check: pg.Client, organizationId: string, mailboxes: number): Promise<void> {
-  const occurredAt = new Date().toISOString();
+export async function primeMailboxWorkflows(apiUrl: string, key: string, check: pg.Client, organizationId: string, mailboxes: number, prefix = 'prime'): Promise<void> {
+  const since = new Date();
+  const occurredAt = since.toISOString();
   for (let first = 0; first < mailboxes; first += 500) {
     const events = Array.from({ length: Math.min(500, mailboxes - first) }, (_, i) => ({
-      id: `prime-${first + i}`,
+      id: `${prefix}-${first + i}`,
       type: 'HardBounce',
       occurredAt,
       mailbox: mailboxName(first + i),
@@ -188,8 +189,9 @@ export async function primeMailboxWorkflows(apiUrl: string, key: string, check: 
   }
   await waitFor(`all ${mailboxes} mailbox workflows to be running`, 300_000, 250, async () => {
     const { rows } = await check.query<{ n: string }>(
-      `select count(distinct entity_id) as n from audit_log where organization_id = $1 and entity_type = 'mailbox' and action = 'events_observed'`,
-      [organizationId],
+      `select count(distinct entity_id) as n from audit_log
+        where organization_id = $1 and entity_type = 'mailbox' and action = 'events_observed' and at >= $2`,
+      [organizationId, since],
     );
     return Number(rows[0]!.n) >= mailboxes ? true : undefined;
   });
