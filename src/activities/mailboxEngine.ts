@@ -22,7 +22,7 @@ import { readBuckets } from '../db/repositories/counters';
 import { currentSettings } from '../db/repositories/settings';
 import { ENGINE_VERSION } from '../domain/engineVersion';
 import type { Command, DecisionSettings, Explanation, MailboxState } from '../domain/mailboxMachine';
-import { summarizeWindows, type Bucket, type WindowCounts, type WindowSummary } from '../domain/rollingWindows';
+import { sumBuckets, summarizeWindows, type WindowCounts, type WindowSummary } from '../domain/rollingWindows';
 import { normalizeEmail } from '../workflows/ids';
 import { smartleadAccess, type SmartleadActivityDeps } from './smartlead';
 
@@ -59,19 +59,6 @@ export interface ActOnMailboxDecisionResult {
   alreadyRecorded: boolean;
 }
 
-const ZERO: WindowCounts = { sent: 0, hardBounces: 0, failures: 0, reputationBlocks: 0 };
-
-function sum(buckets: Bucket[]): WindowCounts {
-  const total = { ...ZERO, reputationBlocks: 0 };
-  for (const [, sent, hardBounces, failures, reputationBlocks] of buckets) {
-    total.sent += sent;
-    total.hardBounces += hardBounces;
-    total.failures += failures;
-    total.reputationBlocks += reputationBlocks ?? 0;
-  }
-  return total;
-}
-
 const OUTCOME_SENTENCE = {
   suspend: { done: 'Suspended in Smartlead', already: 'It was already suspended in Smartlead, so nothing was sent', verb: 'pause' },
   unsuspend: { done: 'Unsuspended in Smartlead', already: 'It was not suspended in Smartlead, so nothing was sent', verb: 'resume' },
@@ -103,7 +90,7 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
         const settings = await currentSettings(tx);
         return {
           windows: summarizeWindows({ buckets: clipped }, input.at),
-          sinceResume: input.resumedAt === undefined ? { ...ZERO } : sum(clipped),
+          sinceResume: sumBuckets(input.resumedAt === undefined ? [] : clipped),
           settings: { mode: settings.mode, thresholds: settings.thresholds, version: settings.version },
         };
       });
@@ -125,123 +112,123 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
   };
 
   async function actOnce(input: ActOnMailboxDecisionInput): Promise<ActOnMailboxDecisionResult> {
-      const { organizationId, explanation: e, commands } = input;
-      const email = normalizeEmail(input.mailbox);
-      const recorded = (await tenant(organizationId, (tx) => tx('entity_actions').where({ decision_id: e.decisionId }).first('outcome', 'detail'))) as
-        | { outcome: ActionOutcome; detail: ActOnMailboxDecisionResult['detail'] }
-        | undefined;
-      if (recorded !== undefined) return { outcome: recorded.outcome, detail: recorded.detail, alreadyRecorded: true };
+    const { organizationId, explanation: e, commands } = input;
+    const email = normalizeEmail(input.mailbox);
+    const recorded = (await tenant(organizationId, (tx) => tx('entity_actions').where({ decision_id: e.decisionId }).first('outcome', 'detail'))) as
+      | { outcome: ActionOutcome; detail: ActOnMailboxDecisionResult['detail'] }
+      | undefined;
+    if (recorded !== undefined) return { outcome: recorded.outcome, detail: recorded.detail, alreadyRecorded: true };
 
-      const call = commands.find((c): c is Extract<Command, { kind: 'suspend' | 'unsuspend' }> => c.kind === 'suspend' || c.kind === 'unsuspend')?.kind;
-      const recommend = commands.find((c): c is Extract<Command, { kind: 'recommend' }> => c.kind === 'recommend');
-      let outcome: ActionOutcome = commands.some((c) => c.kind === 'would_have') ? 'would_have' : recommend !== undefined ? 'recommended' : 'done';
-      const detail: ActOnMailboxDecisionResult['detail'] = {};
-      let happened = '';
+    const call = commands.find((c): c is Extract<Command, { kind: 'suspend' | 'unsuspend' }> => c.kind === 'suspend' || c.kind === 'unsuspend')?.kind;
+    const recommend = commands.find((c): c is Extract<Command, { kind: 'recommend' }> => c.kind === 'recommend');
+    let outcome: ActionOutcome = commands.some((c) => c.kind === 'would_have') ? 'would_have' : recommend !== undefined ? 'recommended' : 'done';
+    const detail: ActOnMailboxDecisionResult['detail'] = {};
+    let happened = '';
 
-      if (call !== undefined) {
-        detail.call = call;
-        const row = (await tenant(organizationId, (tx) => tx('mailboxes').where({ email }).first('smartlead_account_id'))) as { smartlead_account_id: string | null } | undefined;
-        const accountId = row?.smartlead_account_id ?? null;
-        if (accountId === null) {
+    if (call !== undefined) {
+      detail.call = call;
+      const row = (await tenant(organizationId, (tx) => tx('mailboxes').where({ email }).first('smartlead_account_id'))) as { smartlead_account_id: string | null } | undefined;
+      const accountId = row?.smartlead_account_id ?? null;
+      if (accountId === null) {
+        outcome = 'impossible';
+        detail.reason = 'the mailbox is not linked to a Smartlead email account (unknown to Smartlead, or not synced yet)';
+      } else {
+        detail.smartleadAccountId = accountId;
+        try {
+          detail.alreadyInState = (await callSmartlead(organizationId, email, accountId, call)).alreadyInState;
+          happened = ` ${detail.alreadyInState ? OUTCOME_SENTENCE[call].already : `${OUTCOME_SENTENCE[call].done} (email account ${accountId})`}.`;
+        } catch (error) {
+          if (!(error instanceof ApplicationFailure) || error.nonRetryable !== true) {
+            // Audited once however many attempts fail; Temporal retries with its backoff.
+            await tenant(organizationId, (tx) =>
+              appendAudit(tx, {
+                organizationId,
+                entityType: 'mailbox',
+                entityId: email,
+                action: 'mailbox_action_retrying',
+                actor: e.actor,
+                mode: e.mode,
+                settingsVersion: e.settingsVersion,
+                trigger: e.trigger,
+                engineVersion: ENGINE_VERSION,
+                idempotencyKey: `${e.decisionId}#retrying`,
+                message: `Drason could not yet ${OUTCOME_SENTENCE[call].verb} mailbox ${email} in Smartlead (${error instanceof Error ? error.message : String(error)}); it keeps retrying (decision ${e.decisionId}).`,
+              }),
+            );
+            throw error;
+          }
           outcome = 'impossible';
-          detail.reason = 'the mailbox is not linked to a Smartlead email account (unknown to Smartlead, or not synced yet)';
-        } else {
-          detail.smartleadAccountId = accountId;
-          try {
-            detail.alreadyInState = (await callSmartlead(organizationId, email, accountId, call)).alreadyInState;
-            happened = ` ${detail.alreadyInState ? OUTCOME_SENTENCE[call].already : `${OUTCOME_SENTENCE[call].done} (email account ${accountId})`}.`;
-          } catch (error) {
-            if (!(error instanceof ApplicationFailure) || error.nonRetryable !== true) {
-              // Audited once however many attempts fail; Temporal retries with its backoff.
-              await tenant(organizationId, (tx) =>
-                appendAudit(tx, {
-                  organizationId,
-                  entityType: 'mailbox',
-                  entityId: email,
-                  action: 'mailbox_action_retrying',
-                  actor: e.actor,
-                  mode: e.mode,
-                  settingsVersion: e.settingsVersion,
-                  trigger: e.trigger,
-                  engineVersion: ENGINE_VERSION,
-                  idempotencyKey: `${e.decisionId}#retrying`,
-                  message: `Drason could not yet ${OUTCOME_SENTENCE[call].verb} mailbox ${email} in Smartlead (${error instanceof Error ? error.message : String(error)}); it keeps retrying (decision ${e.decisionId}).`,
-                }),
-              );
-              throw error;
-            }
-            outcome = 'impossible';
-            detail.reason = error.message;
-          }
+          detail.reason = error.message;
         }
-        if (outcome === 'impossible') happened = ` Drason could not ${OUTCOME_SENTENCE[call].verb} it in Smartlead: ${detail.reason}.`;
       }
+      if (outcome === 'impossible') happened = ` Drason could not ${OUTCOME_SENTENCE[call].verb} it in Smartlead: ${detail.reason}.`;
+    }
 
-      await tenant(organizationId, async (tx) => {
-        if (recommend !== undefined) {
-          await tx('recommendations')
-            .insert({
-              organization_id: organizationId,
-              entity_type: 'mailbox',
-              entity_key: email,
-              action: recommend.action,
-              decision_id: e.decisionId,
-              status: 'pending',
-              message: e.message,
-              trigger: JSON.stringify(e.trigger),
-              settings_version: e.settingsVersion,
-            })
-            .onConflict(['organization_id', 'decision_id'])
-            .ignore();
-        }
-        for (const c of commands) {
-          if (c.kind === 'supersede_recommendation') {
-            await tx('recommendations').where({ decision_id: c.decisionId, status: 'pending' }).update({ status: 'superseded' });
-          }
-          if (c.kind === 'resolve_recommendation') {
-            await tx('recommendations')
-              .where({ decision_id: c.decisionId, status: 'pending' })
-              .update(c.status === 'applied' ? { status: 'applied', applied_at: tx.fn.now(), applied_by: c.actor } : { status: 'superseded' });
-          }
-        }
-        await tx('mailboxes')
-          .where({ email })
-          .update({
-            state: input.row.state,
-            pause_reason: e.pauseReason,
-            risk_score: input.row.riskScore,
-            cooldown_until: input.row.cooldownUntil === null ? null : new Date(input.row.cooldownUntil),
-            state_changed_at: new Date(input.row.stateChangedAt),
-            settings_version: e.settingsVersion,
-          });
-        await appendAudit(tx, {
-          organizationId,
-          entityType: 'mailbox',
-          entityId: email,
-          action: e.action,
-          actor: e.actor,
-          mode: e.mode,
-          settingsVersion: e.settingsVersion,
-          trigger: e.trigger,
-          engineVersion: ENGINE_VERSION,
-          idempotencyKey: e.decisionId,
-          message: `${e.message}${happened}`,
-        });
-        await tx('entity_actions')
+    await tenant(organizationId, async (tx) => {
+      if (recommend !== undefined) {
+        await tx('recommendations')
           .insert({
             organization_id: organizationId,
-            decision_id: e.decisionId,
             entity_type: 'mailbox',
             entity_key: email,
-            action: e.action,
-            mode: e.mode,
-            outcome,
-            detail: JSON.stringify(detail),
+            action: recommend.action,
+            decision_id: e.decisionId,
+            status: 'pending',
+            message: e.message,
+            trigger: JSON.stringify(e.trigger),
+            settings_version: e.settingsVersion,
           })
           .onConflict(['organization_id', 'decision_id'])
           .ignore();
+      }
+      for (const c of commands) {
+        if (c.kind === 'supersede_recommendation') {
+          await tx('recommendations').where({ decision_id: c.decisionId, status: 'pending' }).update({ status: 'superseded' });
+        }
+        if (c.kind === 'resolve_recommendation') {
+          await tx('recommendations')
+            .where({ decision_id: c.decisionId, status: 'pending' })
+            .update(c.status === 'applied' ? { status: 'applied', applied_at: tx.fn.now(), applied_by: c.actor } : { status: 'superseded' });
+        }
+      }
+      await tx('mailboxes')
+        .where({ email })
+        .update({
+          state: input.row.state,
+          pause_reason: e.pauseReason,
+          risk_score: input.row.riskScore,
+          cooldown_until: input.row.cooldownUntil === null ? null : new Date(input.row.cooldownUntil),
+          state_changed_at: new Date(input.row.stateChangedAt),
+          settings_version: e.settingsVersion,
+        });
+      await appendAudit(tx, {
+        organizationId,
+        entityType: 'mailbox',
+        entityId: email,
+        action: e.action,
+        actor: e.actor,
+        mode: e.mode,
+        settingsVersion: e.settingsVersion,
+        trigger: e.trigger,
+        engineVersion: ENGINE_VERSION,
+        idempotencyKey: e.decisionId,
+        message: `${e.message}${happened}`,
       });
-      return { outcome, detail, alreadyRecorded: false };
+      await tx('entity_actions')
+        .insert({
+          organization_id: organizationId,
+          decision_id: e.decisionId,
+          entity_type: 'mailbox',
+          entity_key: email,
+          action: e.action,
+          mode: e.mode,
+          outcome,
+          detail: JSON.stringify(detail),
+        })
+        .onConflict(['organization_id', 'decision_id'])
+        .ignore();
+    });
+    return { outcome, detail, alreadyRecorded: false };
   }
 }
 

@@ -25,21 +25,24 @@ export interface RollingCounts {
   buckets: Bucket[];
 }
 
+/** The counts of these buckets added up (a bucket without reputation blocks counts 0 of them). */
+export function sumBuckets(buckets: readonly Bucket[]): Required<WindowCounts> {
+  const sum = { sent: 0, hardBounces: 0, failures: 0, reputationBlocks: 0 };
+  for (const [, sent, hardBounces, failures, reputationBlocks] of buckets) {
+    sum.sent += sent;
+    sum.hardBounces += hardBounces;
+    sum.failures += failures;
+    sum.reputationBlocks += reputationBlocks ?? 0;
+  }
+  return sum;
+}
+
 /** Counts per window ending at `nowMs`. A bucket belongs to a window when it started inside it. */
 export function windowCounts(counts: RollingCounts, nowMs: number): Record<WindowName, WindowCounts> {
   const result = {} as Record<WindowName, WindowCounts>;
   for (const [name, length] of Object.entries(WINDOWS) as [WindowName, number][]) {
     const from = nowMs - length;
-    const sum = { sent: 0, hardBounces: 0, failures: 0, reputationBlocks: 0 };
-    for (const [start, sent, hardBounces, failures, reputationBlocks] of counts.buckets) {
-      if (start + BUCKET_MS > from && start <= nowMs) {
-        sum.sent += sent;
-        sum.hardBounces += hardBounces;
-        sum.failures += failures;
-        sum.reputationBlocks += reputationBlocks ?? 0;
-      }
-    }
-    result[name] = sum;
+    result[name] = sumBuckets(counts.buckets.filter(([start]) => start + BUCKET_MS > from && start <= nowMs));
   }
   return result;
 }
