@@ -14,6 +14,18 @@ export type CounterEntityType = 'mailbox' | 'domain' | 'campaign';
 /** Counter buckets are kept this long (the charts' horizon); older ones are pruned by the maintenance loop. */
 export const COUNTER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 
+/** One stored counter bucket, as selected by BUCKET_COLUMNS. */
+interface StoredBucket {
+  entity_type: CounterEntityType;
+  entity_key: string;
+  bucket_start: Date;
+  sent: number;
+  hard_bounces: number;
+  failures: number;
+  reputation_blocks: number;
+}
+const BUCKET_COLUMNS = ['entity_type', 'entity_key', 'bucket_start', 'sent', 'hard_bounces', 'failures', 'reputation_blocks'] as const;
+
 /** The buckets of each given entity that can touch the longest window ending at `nowMs`, ascending. */
 export async function readBuckets(
   tx: Tx,
@@ -29,14 +41,7 @@ export async function readBuckets(
     .whereIn('entity_key', keys)
     .andWhere('bucket_start', '>', new Date(nowMs - horizonMs - BUCKET_MS))
     .orderBy(['entity_key', 'bucket_start'])
-    .select('entity_key', 'bucket_start', 'sent', 'hard_bounces', 'failures', 'reputation_blocks')) as {
-    entity_key: string;
-    bucket_start: Date;
-    sent: number;
-    hard_bounces: number;
-    failures: number;
-    reputation_blocks: number;
-  }[];
+    .select(...BUCKET_COLUMNS)) as StoredBucket[];
   for (const r of rows) result.get(r.entity_key)?.push([r.bucket_start.getTime(), r.sent, r.hard_bounces, r.failures, r.reputation_blocks]);
   return result;
 }
@@ -56,15 +61,7 @@ export interface CounterRow {
 export async function allCounters(tx: Tx): Promise<CounterRow[]> {
   const rows = (await tx('entity_counters')
     .orderBy(['entity_type', 'entity_key', 'bucket_start'])
-    .select('entity_type', 'entity_key', 'bucket_start', 'sent', 'hard_bounces', 'failures', 'reputation_blocks')) as {
-    entity_type: CounterEntityType;
-    entity_key: string;
-    bucket_start: Date;
-    sent: number;
-    hard_bounces: number;
-    failures: number;
-    reputation_blocks: number;
-  }[];
+    .select(...BUCKET_COLUMNS)) as StoredBucket[];
   return rows.map((r) => ({
     entityType: r.entity_type,
     entityKey: r.entity_key,
