@@ -282,20 +282,34 @@ export async function relayOrganization(deps: RelayDeps, organizationId: string,
   return { counted: batch.counted, ...(await deliverOrganization(deps, organizationId, options, limiter)) };
 }
 
-const emptyRound = (): RoundResult => ({ counted: 0, signalled: 0, failedMailboxes: 0, commands: 0, failedCommands: 0 });
-function addRound(total: RoundResult, r: Partial<RoundResult>): void {
-  total.counted += r.counted ?? 0;
-  total.signalled += r.signalled ?? 0;
-  total.failedMailboxes += r.failedMailboxes ?? 0;
-  total.commands += r.commands ?? 0;
-  total.failedCommands += r.failedCommands ?? 0;
+/** Stage 1 over every organization with relay work. `queued`: bounces and failures it queued for signalling. */
+async function countRound(deps: RelayDeps, options: RelayOptions): Promise<{ counted: number; queued: number }> {
+  const total = { counted: 0, queued: 0 };
+  for (const organizationId of await organizationsFrom(deps.db, 'drason_orgs_with_relay_work', 1000)) {
+    const batch = await countOrganization(deps, organizationId, options);
+    total.counted += batch.counted;
+    total.queued += batch.queuedForSignal;
+  }
+  return total;
 }
 
-/** One round over every organization with relay work (both stages, one after the other). */
-export async function relayOnce(deps: RelayDeps, options: RelayOptions = {}, limiter?: Bottleneck): Promise<RoundResult> {
-  const total = emptyRound();
-  for (const organizationId of await organizationsFrom(deps.db, 'drason_orgs_with_relay_work', 1000)) addRound(total, await relayOrganization(deps, organizationId, options, limiter));
+/** Stages 2 and 3 over every organization with relay work. */
+async function deliverRound(deps: RelayDeps, options: RelayOptions, limiter?: Bottleneck): Promise<Delivered> {
+  const total: Delivered = { signalled: 0, failedMailboxes: 0, commands: 0, failedCommands: 0 };
+  for (const organizationId of await organizationsFrom(deps.db, 'drason_orgs_with_relay_work', 1000)) {
+    const r = await deliverOrganization(deps, organizationId, options, limiter);
+    total.signalled += r.signalled;
+    total.failedMailboxes += r.failedMailboxes;
+    total.commands += r.commands;
+    total.failedCommands += r.failedCommands;
+  }
   return total;
+}
+
+/** One round of every stage over every organization with relay work: count, then signal and deliver commands. */
+export async function relayOnce(deps: RelayDeps, options: RelayOptions = {}, limiter?: Bottleneck): Promise<RoundResult> {
+  const { counted } = await countRound(deps, options);
+  return { counted, ...(await deliverRound(deps, options, limiter)) };
 }
 
 export interface Relay {
@@ -376,22 +390,14 @@ export function startEventRelay(deps: RelayDeps & { databaseUrl: string }, optio
     return { wake, running };
   };
 
-  const organizations = (): Promise<string[]> => organizationsFrom(deps.db, 'drason_orgs_with_relay_work', 1000);
   const delivering = loop('signal', async () => {
-    const total = emptyRound();
-    for (const organizationId of await organizations()) addRound(total, await deliverOrganization(deps, organizationId, options, limiter));
-    return total.signalled > 0 || total.commands > 0;
+    const r = await deliverRound(deps, options, limiter);
+    return r.signalled > 0 || r.commands > 0;
   });
   const counting = loop('count', async () => {
-    let counted = 0;
-    let queued = 0;
-    for (const organizationId of await organizations()) {
-      const batch = await countOrganization(deps, organizationId, options);
-      counted += batch.counted;
-      queued += batch.queuedForSignal;
-    }
-    if (queued > 0) delivering.wake();
-    return counted > 0;
+    const r = await countRound(deps, options);
+    if (r.queued > 0) delivering.wake();
+    return r.counted > 0;
   });
   wakeAll = () => {
     counting.wake();
