@@ -13,7 +13,7 @@ import { generateEncryptionKeySpec } from '../../src/security/encryption';
 import { createSmartleadSimulator, type SmartleadSimulator } from '../../src/smartlead/simulator';
 import { DEFAULT_RATE_LIMITS } from '../../src/config';
 import { startApiComponent, type RuntimeSettings, type Stoppable } from '../../src/workers/components';
-import { callJson, type Json } from '../support/api';
+import { callJson, organizationOnSimulator, type Json } from '../support/api';
 import { createTestDatabase, testTemporal, type TestDatabase } from '../support/stack';
 import { runEntryPoint, until, type Running } from '../support/processes';
 
@@ -85,21 +85,11 @@ describe('SIGKILL of the worker between a pause decision and its Smartlead call,
   const call = (method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Json }> => callJson(api.url, method, path, token, body);
 
   it('suspends each mailbox exactly once and audits its pause exactly once, whichever moment the worker dies', async () => {
-    const created = await call('POST', '/v1/organizations', platformToken, { name: 'Kill during decision' });
-    assert.equal(created.status, 201, JSON.stringify(created.json));
-    const key: string = created.json.apiKey.key;
-    const saved = await call('PUT', '/v1/integrations/smartlead', key, { apiKey: sim.apiKey, baseUrl: sim.url });
-    assert.equal(saved.status, 200, JSON.stringify(saved.json));
-    await until(
-      async () => {
-        const audit = (await call('GET', '/v1/audit?entityType=mailbox&limit=100', key)).json.items as { action: string }[];
-        return audit.filter((a) => a.action === 'smartlead_mailbox_added').length >= ROUNDS ? true : undefined;
-      },
-      120_000,
-      'the sync to link every mailbox',
-    );
-    assert.equal((await call('PUT', '/v1/settings', key, { mode: 'enforce', thresholds: { sustainMinutes: 0, minSample: 20 } })).status, 200);
-    sim.webhooks.setTarget(saved.json.webhookUrl, { secretKey: null });
+    const { key } = await organizationOnSimulator(api.url, platformToken, sim, {
+      name: 'Kill during decision',
+      mailboxes: ROUNDS,
+      settings: { mode: 'enforce', thresholds: { sustainMinutes: 0, minSample: 20 } },
+    });
 
     for (let i = 0; i < ROUNDS; i += 1) {
       const email = mailbox(i);

@@ -18,7 +18,7 @@ import { seedDemoState } from '../../src/smartlead/simulator/seed';
 import { resetSmartleadRegistries } from '../../src/smartlead';
 import { DEFAULT_RATE_LIMITS } from '../../src/config';
 import { installTemporalRuntime, startApiComponent, startWorkerComponent, type RuntimeSettings, type Stoppable } from '../../src/workers/components';
-import { callJson, type Json } from '../support/api';
+import { callJson, organizationOnSimulator, type Json } from '../support/api';
 import { createTestDatabase, testTemporal, type TestDatabase } from '../support/stack';
 import { until } from '../support/processes';
 
@@ -73,25 +73,12 @@ describe('mailbox engine end to end over HTTP (Smartlead simulator, Smartlead-sh
     seedDemoState(sim.state);
     await sim.start(0);
     sims.push(sim);
-    const created = await call('POST', '/v1/organizations', platformToken, { name: `Engine ${mode}` });
-    assert.equal(created.status, 201, JSON.stringify(created.json));
-    const key: string = created.json.apiKey.key;
-    const saved = await call('PUT', '/v1/integrations/smartlead', key, { apiKey: sim.apiKey, baseUrl: sim.url });
-    assert.equal(saved.status, 200, JSON.stringify(saved.json));
-    // Synced: the storm mailbox is known with its Smartlead account.
-    await until(async () => ((await call('GET', `/v1/mailboxes/${STORM}`, key)).status === 200 ? true : undefined), 60_000, 'the sync to find the mailboxes');
-    await until(
-      async () => {
-        const audit = (await call('GET', '/v1/audit?entityType=mailbox&limit=100', key)).json.items as { action: string }[];
-        return audit.filter((a) => a.action === 'smartlead_mailbox_added').length >= 8 ? true : undefined;
-      },
-      60_000,
-      'the sync to link every mailbox',
-    );
-    const put = await call('PUT', '/v1/settings', key, { mode, thresholds: { sustainMinutes: 0, minSample: 20 } });
-    assert.equal(put.status, 200, JSON.stringify(put.json));
-    sim.webhooks.setTarget(saved.json.webhookUrl, { secretKey: null });
-    return { key, sim, organizationId: created.json.organization.id };
+    const { key, organizationId } = await organizationOnSimulator(api.url, platformToken, sim, {
+      name: `Engine ${mode}`,
+      mailboxes: 8,
+      settings: { mode, thresholds: { sustainMinutes: 0, minSample: 20 } },
+    });
+    return { key, sim, organizationId };
   }
 
   /** 40 sends from each mailbox, then 10 "user unknown" bounces on the storm mailbox: 25% against a 5% pause threshold. */

@@ -3,11 +3,14 @@
  * (src/workers/components.ts `startApiComponent`). Every response body is kept so tests can check what the API
  * ever said.
  */
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '../../src/config';
 import { createIntegrations, type Integrations } from '../../src/db/repositories/integrations';
 import { Keyring, generateEncryptionKeySpec } from '../../src/security/encryption';
+import type { SmartleadSimulator } from '../../src/smartlead/simulator';
 import { startApiComponent } from '../../src/workers/components';
+import { until } from './processes';
 import { createTestDatabase, testTemporal, type TestDatabase } from './stack';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- responses are read as arbitrary JSON
@@ -121,4 +124,34 @@ export async function callJson(baseUrl: string, method: string, path: string, to
   });
   const text = await res.text();
   return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
+}
+
+/**
+ * An organization wired to a Smartlead simulator, as a customer would wire it: created with the platform token, the
+ * simulator saved as its Smartlead integration and synced until `mailboxes` mailboxes are linked, `settings` saved,
+ * and the simulator's webhooks pointed at Drason. Returns its admin key and id.
+ */
+export async function organizationOnSimulator(
+  apiUrl: string,
+  platformToken: string,
+  sim: SmartleadSimulator,
+  o: { name: string; mailboxes: number; settings: unknown },
+): Promise<{ key: string; organizationId: string }> {
+  const created = await callJson(apiUrl, 'POST', '/v1/organizations', platformToken, { name: o.name });
+  assert.equal(created.status, 201, JSON.stringify(created.json));
+  const key: string = created.json.apiKey.key;
+  const saved = await callJson(apiUrl, 'PUT', '/v1/integrations/smartlead', key, { apiKey: sim.apiKey, baseUrl: sim.url });
+  assert.equal(saved.status, 200, JSON.stringify(saved.json));
+  await until(
+    async () => {
+      const audit = (await callJson(apiUrl, 'GET', '/v1/audit?entityType=mailbox&limit=100', key)).json.items as { action: string }[];
+      return audit.filter((a) => a.action === 'smartlead_mailbox_added').length >= o.mailboxes ? true : undefined;
+    },
+    120_000,
+    'the sync to link every mailbox',
+  );
+  const put = await callJson(apiUrl, 'PUT', '/v1/settings', key, o.settings);
+  assert.equal(put.status, 200, JSON.stringify(put.json));
+  sim.webhooks.setTarget(saved.json.webhookUrl, { secretKey: null });
+  return { key, organizationId: created.json.organization.id };
 }
