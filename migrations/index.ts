@@ -9,6 +9,7 @@ import * as m003 from './003_retention';
 import * as m004 from './004_entity_keys';
 import * as m005 from './005_event_pipeline';
 import * as m006 from './006_mailbox_engine';
+import * as m007 from './007_escalation';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -21,4 +22,5 @@ export const migrations: NamedMigration[] = [
   { name: '004_entity_keys', ...m004 },
   { name: '005_event_pipeline', ...m005 },
   { name: '006_mailbox_engine', ...m006 },
+  { name: '007_escalation', ...m007 },
 ];

@@ -37,6 +37,10 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   campaignDegradedMailboxes: 2,
   // Same reasoning one level up: a domain is paused only when at least two of its mailboxes are degraded (last resort).
   domainDegradedMailboxes: 2,
+  // An entity paused automatically this many times in a row, each pause within 7 days of the previous one (the
+  // cooldown doubling each time), is in an escalation loop: automation stops for it and a person decides. With the
+  // defaults the fourth pause comes after 6 h + 12 h + 24 h of cooldown: about two days of paused-and-resumed.
+  escalationLoopPauses: 4,
   // The execution gate holds a lead when the campaign's risk score (0–100) is above this.
   gateMaxRiskScore: 70,
 };

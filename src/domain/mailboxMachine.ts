@@ -108,7 +108,12 @@ export interface MachineState {
   recentPauses: number[];
   /** suggest mode: the recommendation waiting for an operator. */
   pendingRecommendation?: PendingRecommendation;
+  /** An escalation loop stopped automation: it stays paused until a person resumes it (runs from `escalation-loop` on). */
+  automationStopped?: { at: number; reason: string };
 }
+
+/** Which entity a decision is about: mailbox (default), campaign or domain (src/domain/escalationMachine.ts). */
+export type EntityKind = 'mailbox' | 'campaign' | 'domain';
 
 export const initialMachineState = (now: number): MachineState => ({ state: 'healthy', since: now, decisions: 0, recentPauses: [] });
 
@@ -132,16 +137,26 @@ export interface DecisionInput {
   trigger: Trigger;
   /** Classes of the bounces and failures taken since the previous decision (for the explanation). */
   bounceClasses?: Partial<Record<BounceClass, number>>;
+  /** Campaigns and domains: what the decision is about, for wording and audit action names (`campaign_paused`). */
+  entity?: { kind: EntityKind; label: string };
+  /** Campaigns and domains: the judgement made by src/domain/escalationMachine.ts (windows and degraded members). */
+  judged?: Judgement;
+  /** Campaigns and domains: at the end of the cooldown, resume only if `judged` has no pause-level breach. */
+  resumeNeedsRecovery?: boolean;
 }
 
 export interface DecisionSettings {
   mode: Mode;
   thresholds: Thresholds;
   version: number;
+  /** Escalation-loop detection (false for histories recorded before the `escalation-loop` patch). */
+  detectLoops?: boolean;
 }
 
-export type Metric = 'hardBounceRate' | 'failureRate' | 'reputationRate' | 'velocity';
-export type JudgedWindow = '1h' | '24h' | 'probation';
+/** `degradedMailboxes`: how many member mailboxes are degraded (campaigns and domains). */
+export type Metric = 'hardBounceRate' | 'failureRate' | 'reputationRate' | 'velocity' | 'degradedMailboxes';
+/** `members`: the state of the entity's mailboxes rather than a window of counts. */
+export type JudgedWindow = '1h' | '24h' | 'probation' | 'members';
 
 export interface Breach {
   metric: Metric;
@@ -150,6 +165,10 @@ export interface Breach {
   threshold: number;
   window: JudgedWindow;
   counts: WindowCounts;
+  /** How the breach reads in an explanation, when the default wording (a rate over a window) does not fit. */
+  text?: string;
+  /** The mailboxes behind the breach (campaigns and domains), for the audit and the entity's row. */
+  members?: string[];
 }
 
 export interface Judgement {
@@ -157,6 +176,8 @@ export interface Judgement {
   window?: JudgedWindow;
   counts?: WindowCounts;
   breach?: Breach;
+  /** Why there is no breach, in words (campaigns and domains; the mailbox wording is built in). */
+  basis?: string;
 }
 
 export type Via = 'automation' | 'override' | 'recommendation';
@@ -182,7 +203,7 @@ export interface Explanation {
   to: MailboxState;
   /** One sentence saying what was decided and why (the activity adds what happened). */
   message: string;
-  trigger: { signals: string[]; metric?: Metric; observed?: number; threshold?: number; window?: JudgedWindow; bounceClass?: string };
+  trigger: { signals: string[]; metric?: Metric; observed?: number; threshold?: number; window?: JudgedWindow; bounceClass?: string; mailboxes?: string[] };
   actor: string;
   mode: Mode;
   settingsVersion: number;
@@ -256,11 +277,14 @@ export function chainLength(recentPauses: number[], now: number): number {
 }
 
 /** When the workflow must decide again without a signal: the nearest future deadline, or a re-check. */
-export function nextWake(s: MachineState, now: number): number | undefined {
+export function nextWake(s: MachineState, now: number, recheckAfterCooldown = false): number | undefined {
   const candidates = [s.sustainUntil, s.manualHold === undefined ? s.cooldownUntil : undefined, s.probationUntil].filter(
     (t): t is number => t !== undefined && t > now,
   );
   if (s.state === 'warning' || s.state === 'recovering') candidates.push(now + RECHECK_MS);
+  // Campaigns and domains wait past their cooldown for their mailboxes to recover: they look again every bucket.
+  const waitingToResume = s.state === 'paused' && s.manualHold === undefined && s.automationStopped === undefined && s.cooldownUntil !== undefined && s.cooldownUntil <= now;
+  if (recheckAfterCooldown && waitingToResume) candidates.push(now + RECHECK_MS);
   return candidates.length === 0 ? undefined : Math.min(...candidates);
 }
 
@@ -270,8 +294,8 @@ export function nextWake(s: MachineState, now: number): number | undefined {
 
 const pct = (x: number): string => `${Number((x * 100).toFixed(2))}%`;
 /** A deadline to the minute, or to the second when it is not on a whole minute (short demo settings). */
-const at = (ms: number): string => `${new Date(ms).toISOString().slice(0, ms % MINUTE === 0 ? 16 : 19).replace('T', ' ')} UTC`;
-const duration = (minutes: number): string =>
+export const at = (ms: number): string => `${new Date(ms).toISOString().slice(0, ms % MINUTE === 0 ? 16 : 19).replace('T', ' ')} UTC`;
+export const duration = (minutes: number): string =>
   minutes === 0
     ? '0 minutes'
     : minutes % 60 === 0
@@ -283,6 +307,7 @@ const duration = (minutes: number): string =>
           : `${Math.floor(minutes)} min ${Math.round((minutes % 1) * 60)} s`;
 
 const METRIC_LABEL: Record<Metric, string> = {
+  degradedMailboxes: 'degraded mailboxes',
   hardBounceRate: 'hard-bounce rate',
   failureRate: 'delivery-failure rate',
   reputationRate: 'reputation-block rate',
@@ -290,6 +315,7 @@ const METRIC_LABEL: Record<Metric, string> = {
 };
 
 function windowText(w: JudgedWindow, s: MachineState): string {
+  if (w === 'members') return 'its mailboxes';
   if (w === '1h') return 'the last hour';
   if (w === '24h') return 'the last 24 hours';
   return s.resumedAt === undefined ? 'probation' : `probation (since the resume at ${at(s.resumedAt)})`;
@@ -305,7 +331,8 @@ function classText(b: Breach, classes: DecisionInput['bounceClasses']): { text: 
   return { text: '' };
 }
 
-function describeBreach(b: Breach, s: MachineState, classes: DecisionInput['bounceClasses']): string {
+export function describeBreach(b: Breach, s: MachineState, classes: DecisionInput['bounceClasses']): string {
+  if (b.text !== undefined) return b.text;
   const of =
     b.metric === 'velocity'
       ? ''
@@ -330,10 +357,12 @@ interface Draft {
 export function decide(state: MachineState, input: DecisionInput, settings: DecisionSettings, now: number): Decision {
   const t = settings.thresholds;
   const mode = settings.mode;
-  const mailbox = input.mailbox;
+  const kind = input.entity?.kind ?? 'mailbox';
+  const noun = `${kind} ${input.entity?.label ?? input.mailbox}`;
+  const Noun = `${noun[0]!.toUpperCase()}${noun.slice(1)}`;
   const decisionId = `${input.decisionIdPrefix}#${state.decisions + 1}`;
   const version = ` (settings version ${settings.version})`;
-  const judged = state.state === 'recovering' ? judgeProbation(input.sinceResume, t) : judgeWindows(input.windows, t);
+  const judged = input.judged ?? (state.state === 'recovering' ? judgeProbation(input.sinceResume, t) : judgeWindows(input.windows, t));
   const breach = judged.breach;
   const trigger = input.trigger;
   const extra: Command[] = [];
@@ -358,6 +387,30 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
       recentPauses: [...from.recentPauses, now].slice(-MAX_RECENT_PAUSES),
     };
     const again = relapse ? ' again (relapse during probation)' : '';
+    // An escalation loop: the Nth automatic pause in a chain stops automation instead of starting another cooldown.
+    const loop = via === 'automation' && settings.detectLoops === true && t.escalationLoopPauses !== undefined && count >= t.escalationLoopPauses;
+    if (loop && mode !== 'suggest') {
+      const reason = `escalation loop: pause ${count} in a row, each within 7 days of the previous one`;
+      const { cooldownUntil: _noCooldown, ...held } = paused;
+      const stopped: MachineState = { ...held, automationStopped: { at: now, reason } };
+      const rest = `this is pause ${count} in a row, each within 7 days of the previous one: an escalation loop, so automation stops for this ${kind} and only a person resumes it (override)`;
+      if (mode === 'observe') {
+        return {
+          next: stopped,
+          commands: [{ kind: 'would_have', action: 'pause' }],
+          action: `${kind}_would_stop_automation`,
+          message: `Would have paused ${noun}${again} (observe mode: nothing changed in Smartlead): ${why}; ${rest}${version}.`,
+          pauseReason: `Observe mode, still sending in Smartlead: would have paused and stopped automation (${reason}): ${why}`,
+        };
+      }
+      return {
+        next: stopped,
+        commands: [{ kind: 'suspend', via }],
+        action: `${kind}_automation_stopped`,
+        message: `Paused ${noun}${again}: ${why}; ${rest}${version}.`,
+        pauseReason: `${why} (${reason}; automation stopped until a person resumes it)`,
+      };
+    }
     if (via === 'automation' && mode === 'suggest') {
       if (from.pendingRecommendation?.action === 'pause') return noChange(from);
       return {
@@ -370,24 +423,24 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
           pendingRecommendation: { decisionId, action: 'pause' },
         },
         commands: [{ kind: 'recommend', action: 'pause' }],
-        action: 'mailbox_pause_recommended',
-        message: `Recommends pausing mailbox ${mailbox}${again}: ${why}; if applied, ${cooldown}. It stays ${from.state === 'healthy' ? 'in warning' : from.state} until an operator applies the recommendation${version}.`,
+        action: `${kind}_pause_recommended`,
+        message: `Recommends pausing ${noun}${again}: ${why}; if applied, ${cooldown}. It stays ${from.state === 'healthy' ? 'in warning' : from.state} until an operator applies the recommendation${version}.`,
       };
     }
     if (via === 'automation' && mode === 'observe') {
       return {
         next: paused,
         commands: [{ kind: 'would_have', action: 'pause' }],
-        action: 'mailbox_would_pause',
-        message: `Would have paused mailbox ${mailbox}${again} (observe mode: nothing changed in Smartlead): ${why}; ${cooldown}${version}.`,
+        action: `${kind}_would_pause`,
+        message: `Would have paused ${noun}${again} (observe mode: nothing changed in Smartlead): ${why}; ${cooldown}${version}.`,
         pauseReason: `Observe mode, still sending in Smartlead: would have paused: ${why}`,
       };
     }
     return {
       next: paused,
       commands: [{ kind: 'suspend', via }],
-      action: 'mailbox_paused',
-      message: `Paused mailbox ${mailbox}${again}: ${why}; ${cooldown}${version}.`,
+      action: `${kind}_paused`,
+      message: `Paused ${noun}${again}: ${why}; ${cooldown}${version}.`,
       pauseReason: why,
     };
   };
@@ -406,19 +459,19 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
       return {
         next: { ...from, pendingRecommendation: { decisionId, action: 'resume' } },
         commands: [{ kind: 'recommend', action: 'resume' }],
-        action: 'mailbox_resume_recommended',
-        message: `Recommends resuming mailbox ${mailbox}: ${why}; if applied, ${probation}. It stays paused until an operator applies the recommendation${version}.`,
+        action: `${kind}_resume_recommended`,
+        message: `Recommends resuming ${noun}: ${why}; if applied, ${probation}. It stays paused until an operator applies the recommendation${version}.`,
       };
     }
     if (via === 'automation' && mode === 'observe') {
       return {
         next: recovering,
         commands: [{ kind: 'would_have', action: 'resume' }],
-        action: 'mailbox_would_resume',
-        message: `Would have resumed mailbox ${mailbox} (observe mode: nothing changed in Smartlead): ${why}; ${probation}${version}.`,
+        action: `${kind}_would_resume`,
+        message: `Would have resumed ${noun} (observe mode: nothing changed in Smartlead): ${why}; ${probation}${version}.`,
       };
     }
-    return { next: recovering, commands: [{ kind: 'unsuspend', via }], action: 'mailbox_resumed', message: `Resumed mailbox ${mailbox}: ${why}; ${probation}${version}.` };
+    return { next: recovering, commands: [{ kind: 'unsuspend', via }], action: `${kind}_resumed`, message: `Resumed ${noun}: ${why}; ${probation}${version}.` };
   };
 
   const draft = ((): Draft => {
@@ -431,20 +484,20 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
         return {
           next: { ...clearTimers(s), state: 'paused', since: s.state === 'paused' ? s.since : now, manualHold: { actor: trigger.actor, reason: trigger.reason, at: now } },
           commands: [{ kind: 'suspend', via: 'override' }],
-          action: 'mailbox_paused_manually',
-          message: `Paused mailbox ${mailbox} by hand (${who}); it stays paused until a manual resume, in every mode${version}.`,
+          action: `${kind}_paused_manually`,
+          message: `Paused ${noun} by hand (${who}); it stays paused until a manual resume, in every mode${version}.`,
           actor: trigger.actor,
           pauseReason: why,
         };
       }
       if (s.state === 'paused' || s.state === 'recovering') {
-        return { ...resume(s, `resumed by hand (${who})`, 'override'), action: 'mailbox_resumed_manually', actor: trigger.actor };
+        return { ...resume(s, `resumed by hand (${who})`, 'override'), action: `${kind}_resumed_manually`, actor: trigger.actor };
       }
       return {
         next: s,
         commands: [{ kind: 'unsuspend', via: 'override' }],
-        action: 'mailbox_resumed_manually',
-        message: `Resume of mailbox ${mailbox} requested by hand (${who}) while it is ${s.state}: Drason makes sure it is not suspended in Smartlead; its state stays ${s.state}${version}.`,
+        action: `${kind}_resumed_manually`,
+        message: `Resume of ${noun} requested by hand (${who}) while it is ${s.state}: Drason makes sure it is not ${kind === 'mailbox' ? 'suspended' : 'held paused'} in Smartlead; its state stays ${s.state}${version}.`,
         actor: trigger.actor,
       };
     }
@@ -455,7 +508,7 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
           next: s,
           commands: [{ kind: 'resolve_recommendation', decisionId: trigger.decisionId, status: 'superseded', actor: trigger.actor }],
           action: 'recommendation_not_applicable',
-          message: `Recommendation ${trigger.recommendationId} for mailbox ${mailbox} was applied by ${trigger.actor} but no longer applies (the mailbox is ${s.state}${pending === undefined ? '' : `; the current recommendation is ${pending.decisionId}`}): nothing was changed${version}.`,
+          message: `Recommendation ${trigger.recommendationId} for ${noun} was applied by ${trigger.actor} but no longer applies (the ${kind} is ${s.state}${pending === undefined ? '' : `; the current recommendation is ${pending.decisionId}`}): nothing was changed${version}.`,
           actor: trigger.actor,
         };
       }
@@ -478,7 +531,7 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
         next: rest.next,
         commands: [],
         action: 'recommendation_superseded',
-        message: `The recommendation to ${old.action} mailbox ${mailbox} (${old.decisionId}) is superseded: the mode is now ${mode}${version}.`,
+        message: `The recommendation to ${old.action} ${noun} (${old.decisionId}) is superseded: the mode is now ${mode}${version}.`,
       };
     }
     return automatic(s);
@@ -497,8 +550,8 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
         if (breach === undefined) {
           // W1
           const cancelled = cur.sustainUntil === undefined ? '' : `; the pause it would have led to at ${at(cur.sustainUntil)} is cancelled`;
-          const basis = judged.window === undefined ? `fewer than ${t.minSample} sends to judge in the last 24 hours` : `no threshold reached over ${windowText(judged.window, cur)}`;
-          return healthy(cur, `Mailbox ${mailbox} is healthy again: ${basis}${cancelled}${version}.`, cur.sustainUntil === undefined ? 'mailbox_healthy' : 'mailbox_sustain_cancelled');
+          const basis = judged.basis !== undefined ? judged.basis : judged.window === undefined ? `fewer than ${t.minSample} sends to judge in the last 24 hours` : `no threshold reached over ${windowText(judged.window, cur)}`;
+          return healthy(cur, `${Noun} is healthy again: ${basis}${cancelled}${version}.`, cur.sustainUntil === undefined ? `${kind}_healthy` : `${kind}_sustain_cancelled`);
         }
         if (cur.pendingRecommendation?.action === 'pause') return noChange(cur); // suggest: waits for the operator
         const why = describeBreach(breach, cur, input.bounceClasses);
@@ -513,14 +566,16 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
           // W6
           next: { ...cur, sustainUntil: undefined },
           commands: [{ kind: 'record' }],
-          action: 'mailbox_sustain_ended',
-          message: `Mailbox ${mailbox} stays in warning without a pause: by ${at(cur.sustainUntil)} the breach had eased to ${why}${version}.`,
+          action: `${kind}_sustain_ended`,
+          message: `${Noun} stays in warning without a pause: by ${at(cur.sustainUntil)} the breach had eased to ${why}${version}.`,
           breach,
         };
       }
       case 'paused': {
         if (cur.manualHold !== undefined) return noChange(cur); // P1
+        if (cur.automationStopped !== undefined) return noChange(cur); // P1: an escalation loop waits for a person too
         if (cur.cooldownUntil !== undefined && now < cur.cooldownUntil) return noChange(cur); // P2
+        if (input.resumeNeedsRecovery === true && breach?.level === 'pause') return noChange(cur); // P2: members still degraded
         return resume(cur, `its cooldown ended at ${at(cur.cooldownUntil ?? now)}`, 'automation'); // P3
       }
       case 'recovering': {
@@ -529,10 +584,12 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
         if (breach === undefined) {
           // C2
           const basis =
-            judged.counts === undefined
+            judged.basis !== undefined
+              ? judged.basis
+              : judged.counts === undefined
               ? `fewer than ${t.minSample} sends since the resume, nothing against it`
               : `${judged.counts.sent} sends since the resume stayed under every threshold`;
-          return healthy(cur, `Mailbox ${mailbox} passed probation and is healthy again: ${basis}${version}.`, 'mailbox_healthy');
+          return healthy(cur, `${Noun} passed probation and is healthy again: ${basis}${version}.`, `${kind}_healthy`);
         }
         // C3
         return toWarning({ ...cur, probationUntil: undefined }, describeBreach(breach, cur, input.bounceClasses), breach, 'finished probation in warning');
@@ -544,8 +601,8 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
     return {
       next: { ...cur, state: 'warning', since: now, probationUntil: undefined },
       commands: [{ kind: 'record' }],
-      action: 'mailbox_warning',
-      message: `Mailbox ${mailbox} ${verb}: ${why}${version}.`,
+      action: `${kind}_warning`,
+      message: `${Noun} ${verb}: ${why}${version}.`,
       breach: b,
     };
   }
@@ -555,8 +612,8 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
     return {
       next: { ...cur, state: 'warning', since: cur.state === 'warning' ? cur.since : now, sustainUntil: until },
       commands: [{ kind: 'record' }],
-      action: 'mailbox_warning',
-      message: `Mailbox ${mailbox} ${verb}: ${why}; it will be paused if this lasts until ${at(until)} (sustained ${duration(t.sustainMinutes)})${version}.`,
+      action: `${kind}_warning`,
+      message: `${Noun} ${verb}: ${why}; it will be paused if this lasts until ${at(until)} (sustained ${duration(t.sustainMinutes)})${version}.`,
       breach: b,
     };
   }
@@ -587,7 +644,14 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
         signals: trigger.kind === 'events' ? trigger.signals : [trigger.kind],
         ...(b === undefined
           ? {}
-          : { metric: b.metric, observed: b.observed, threshold: b.threshold, window: b.window, ...withClass(classText(b, input.bounceClasses).bounceClass) }),
+          : {
+              metric: b.metric,
+              observed: b.observed,
+              threshold: b.threshold,
+              window: b.window,
+              ...withClass(classText(b, input.bounceClasses).bounceClass),
+              ...(b.members === undefined ? {} : { mailboxes: b.members }),
+            }),
       },
       actor: draft.actor ?? 'system',
       mode,
@@ -607,6 +671,6 @@ function withoutPending(s: MachineState): MachineState {
 }
 
 function clearTimers(s: MachineState): MachineState {
-  const { sustainUntil: _s, cooldownUntil: _c, probationUntil: _p, manualHold: _h, ...rest } = s;
+  const { sustainUntil: _s, cooldownUntil: _c, probationUntil: _p, manualHold: _h, automationStopped: _a, ...rest } = s;
   return rest;
 }

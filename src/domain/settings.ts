@@ -35,6 +35,7 @@ const thresholdsShape = {
   probationMinutes: minutes,
   campaignDegradedMailboxes: mailboxCount,
   domainDegradedMailboxes: mailboxCount,
+  escalationLoopPauses: z.number().int().min(2).max(100),
   gateMaxRiskScore: z.number().int().min(0).max(100),
 };
 
@@ -107,7 +108,7 @@ export function applySettingsPatch(current: Settings, patch: SettingsPatch): Pat
   return { ok: true, settings, changes: diffSettings(current, settings) };
 }
 
-type Unit = 'percent' | 'points' | 'minutes' | 'sends' | 'mailboxes' | 'score' | 'mode';
+type Unit = 'percent' | 'points' | 'minutes' | 'sends' | 'mailboxes' | 'pauses' | 'score' | 'mode';
 
 const DESCRIPTIONS: Record<string, [label: string, unit: Unit]> = {
   mode: ['the mode', 'mode'],
@@ -125,6 +126,7 @@ const DESCRIPTIONS: Record<string, [label: string, unit: Unit]> = {
   'thresholds.probationMinutes': ['the probation before a recovering entity counts as healthy', 'minutes'],
   'thresholds.campaignDegradedMailboxes': ['the degraded mailboxes that mark a campaign degraded', 'mailboxes'],
   'thresholds.domainDegradedMailboxes': ['the degraded mailboxes that mark a domain degraded', 'mailboxes'],
+  'thresholds.escalationLoopPauses': ['the automatic pauses in a row (each within 7 days of the last) that count as an escalation loop and stop automation', 'pauses'],
   'thresholds.gateMaxRiskScore': ['the highest risk score the execution gate lets through', 'score'],
 };
 
@@ -154,6 +156,8 @@ export function formatSettingValue(unit: Unit, value: unknown): string {
       return `${value} send${value === 1 ? '' : 's'}`;
     case 'mailboxes':
       return `${value} mailbox${value === 1 ? '' : 'es'}`;
+    case 'pauses':
+      return `${value} pause${value === 1 ? '' : 's'}`;
     default:
       return String(value);
   }

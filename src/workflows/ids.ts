@@ -12,6 +12,10 @@ export function domainWorkflowId(organizationId: string, domain: string): string
   return `domain/${organizationId}/${domain.trim().toLowerCase()}`;
 }
 
+export function campaignWorkflowId(organizationId: string, campaignId: string): string {
+  return `campaign/${organizationId}/${campaignId.trim()}`;
+}
+
 export function domainOf(email: string): string {
   const at = email.lastIndexOf('@');
   return normalizeEmail(email.slice(at + 1));

@@ -110,6 +110,7 @@ describe('settings', () => {
         probationMinutes: 1,
         campaignDegradedMailboxes: 1,
         domainDegradedMailboxes: 1,
+        escalationLoopPauses: 2,
         gateMaxRiskScore: 1,
       },
     };
