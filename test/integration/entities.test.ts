@@ -136,7 +136,7 @@ describe('entity reads: mailboxes, domains and campaigns', function () {
       const c = reply.json;
       assert.deepEqual(
         { campaignId: c.campaignId, name: c.name, status: c.status, state: c.state, riskScore: c.riskScore, pauseReason: c.pauseReason, deletedExternally: c.deletedExternally },
-        { campaignId: '42', name: 'Q3 outbound', status: 'ACTIVE', state: 'healthy', riskScore: null, pauseReason: null, deletedExternally: false },
+        { campaignId: '42', name: 'Q3 outbound', status: 'ACTIVE', state: 'healthy', riskScore: 0, pauseReason: null, deletedExternally: false },
       );
       assert.deepEqual(c.mailboxes, ['kim@acme-mail.test', 'sam@acme-mail.test']);
       const lastHour = { sent: 14, hardBounces: 2, failures: 1, reputationBlocks: 0 };
