@@ -1,12 +1,40 @@
-/** The organization at a glance: lead counts, what is paused, and what needs a person's attention. */
+/**
+ * The organization at a glance: lead counts, what is paused (each with what its engine last decided, in the shape
+ * of the entity reads, ./entities.ts), whose automation an escalation loop stopped, and what needs a person's
+ * attention.
+ */
 import type { Tx } from '../tenant';
+import {
+  engineColumns,
+  engineOf,
+  escalationColumns,
+  holdsOf,
+  type CampaignHold,
+  type EngineRow,
+  type EntityRecord,
+  type MonitoredEntityType,
+} from './entities';
+
+/** What a paused entity shows, whatever its kind. */
+export type PausedEntity = Omit<EntityRecord, 'key'>;
+
+export interface AutomationStopped {
+  entityType: MonitoredEntityType;
+  /** Lower-case email, lower-case domain name or Smartlead campaign id. */
+  entityId: string;
+  at: Date;
+  reason: string;
+}
 
 export interface Overview {
   leads: { held: number; active: number; paused: number; completed: number };
   unrouted: number;
-  pausedDomains: { domain: string; pauseReason: string | null }[];
-  pausedMailboxes: { email: string; pauseReason: string | null }[];
-  pausedCampaigns: { campaignId: string; name: string; pauseReason: string | null }[];
+  pausedDomains: (PausedEntity & { domain: string; degradedMailboxes: string[] })[];
+  pausedMailboxes: (PausedEntity & { email: string })[];
+  /** Paused by Drason, or paused in Smartlead (status PAUSED) whatever Drason's state. */
+  pausedCampaigns: (PausedEntity & { campaignId: string; name: string; status: string; degradedMailboxes: string[]; holds: CampaignHold[] })[];
+  /** Mailboxes, campaigns and domains an escalation loop stopped automation of, most recent first. */
+  automationStopped: AutomationStopped[];
   integrations: { smartlead: { status: 'configured' | 'broken' | 'not_configured'; brokenReason: string | null } };
   /** Plain-English problems a person should act on. */
   attention: string[];
@@ -17,13 +45,26 @@ export async function readOverview(tx: Tx): Promise<Overview> {
   const leads = { held: 0, active: 0, paused: 0, completed: 0 };
   for (const c of counts) if (c.status in leads) leads[c.status as keyof typeof leads] = Number(c.count);
   const unrouted = Number(((await tx('leads').where({ status: 'held' }).whereNull('assigned_campaign_id').count('* as n').first()) as { n: number }).n);
-  const pausedDomains = (await tx('domains').where({ state: 'paused' }).orderBy('name').select('name as domain', 'pause_reason as pauseReason')) as Overview['pausedDomains'];
-  const pausedMailboxes = (await tx('mailboxes').where({ state: 'paused' }).orderBy('email').select('email', 'pause_reason as pauseReason')) as Overview['pausedMailboxes'];
-  const pausedCampaigns = (await tx('campaigns')
-    .where((q) => q.where({ state: 'paused' }).orWhere({ status: 'PAUSED' }))
-    .whereNull('deleted_externally_at')
-    .orderBy('campaign_id')
-    .select('campaign_id as campaignId', 'name', 'pause_reason as pauseReason')) as Overview['pausedCampaigns'];
+  type Escalation = EngineRow & { degraded_mailboxes: string[] };
+  const domainRows = (await tx('domains as d').where('d.state', 'paused').orderBy('d.name').select('d.name', ...escalationColumns('d'))) as (Escalation & { name: string })[];
+  const pausedDomains = domainRows.map((r) => ({ domain: r.name, ...engineOf(r), degradedMailboxes: r.degraded_mailboxes }));
+  const mailboxRows = (await tx('mailboxes as m').where('m.state', 'paused').orderBy('m.email').select('m.email', ...engineColumns('m'))) as (EngineRow & { email: string })[];
+  const pausedMailboxes = mailboxRows.map((r) => ({ email: r.email, ...engineOf(r) }));
+  const campaignRows = (await tx('campaigns as c')
+    .where((q) => q.where('c.state', 'paused').orWhere('c.status', 'PAUSED'))
+    .whereNull('c.deleted_externally_at')
+    .orderBy('c.campaign_id')
+    .select('c.campaign_id', 'c.name', 'c.status', ...escalationColumns('c'))) as (Escalation & { campaign_id: string; name: string; status: string })[];
+  const holds = await holdsOf(tx, campaignRows.map((r) => r.campaign_id));
+  const pausedCampaigns = campaignRows.map((r) => ({
+    campaignId: r.campaign_id,
+    name: r.name,
+    status: r.status,
+    ...engineOf(r),
+    degradedMailboxes: r.degraded_mailboxes,
+    holds: holds.get(r.campaign_id) ?? [],
+  }));
+  const automationStopped = await readAutomationStops(tx);
 
   const credentials = (await tx('integration_credentials').where({ provider: 'smartlead' }).first('status', 'broken_reason')) as
     | { status: 'configured' | 'broken'; broken_reason: string | null }
@@ -38,6 +79,22 @@ export async function readOverview(tx: Tx): Promise<Overview> {
   const removedMailboxes = (await tx('mailboxes').whereNotNull('deleted_externally_at').orderBy('email').select('email')) as { email: string }[];
   for (const m of removedMailboxes) attention.push(`Mailbox ${m.email} was removed from Smartlead and no longer counts as a sender.`);
   if (unrouted > 0) attention.push(`${unrouted} held lead${unrouted === 1 ? '' : 's'} match no routing rule.`);
+  for (const s of automationStopped) {
+    attention.push(`Automation is stopped for ${s.entityType} ${s.entityId}: ${s.reason || 'an escalation loop was detected'}. Drason will not act on it again until a person overrides it.`);
+  }
 
-  return { leads, unrouted, pausedDomains, pausedMailboxes, pausedCampaigns, integrations: { smartlead }, attention };
+  return { leads, unrouted, pausedDomains, pausedMailboxes, pausedCampaigns, automationStopped, integrations: { smartlead }, attention };
+}
+
+/** Every mailbox, campaign and domain whose automation an escalation loop stopped, most recent first. */
+async function readAutomationStops(tx: Tx): Promise<AutomationStopped[]> {
+  const { rows } = await tx.raw<{ rows: { entity_type: MonitoredEntityType; entity_id: string; automation_stopped_at: Date; automation_stopped_reason: string | null }[] }>(
+    `select 'mailbox' as entity_type, email_key as entity_id, automation_stopped_at, automation_stopped_reason from mailboxes where automation_stopped_at is not null
+     union all
+     select 'campaign', campaign_id, automation_stopped_at, automation_stopped_reason from campaigns where automation_stopped_at is not null
+     union all
+     select 'domain', name_key, automation_stopped_at, automation_stopped_reason from domains where automation_stopped_at is not null
+     order by automation_stopped_at desc, entity_type, entity_id`,
+  );
+  return rows.map((r) => ({ entityType: r.entity_type, entityId: r.entity_id, at: r.automation_stopped_at, reason: r.automation_stopped_reason ?? '' }));
 }
