@@ -1,12 +1,20 @@
 /**
- * GET /v1/recommendations (viewer) and POST /v1/recommendations/:id/apply (operator). In suggest mode the engine
- * records what it would do as a recommendation (written by its activity); applying one stores an
- * apply_recommendation command that the relay delivers to the entity's workflow, which acts on the decision the
- * recommendation came from and marks it applied. The API never acts or signals itself.
+ * GET /v1/recommendations (viewer) and POST /v1/recommendations/:id/apply (operator). In suggest mode the engines of
+ * mailboxes, campaigns and domains record what they would do as recommendations (written by their activities);
+ * applying one stores an apply_recommendation command addressed to the recommendation's own entity (its type and
+ * key), which the relay delivers to that entity's workflow; the workflow acts on the decision the recommendation
+ * came from and marks it applied. The API never acts or signals itself.
  */
 import { z } from 'zod';
 import { enqueueCommand } from '../../db/repositories/commands';
-import { getRecommendation, listRecommendations, pendingApplyOf, RECOMMENDATION_STATUSES, type RecommendationRecord } from '../../db/repositories/recommendations';
+import {
+  getRecommendation,
+  listRecommendations,
+  pendingApplyOf,
+  RECOMMENDATION_ENTITY_TYPES,
+  RECOMMENDATION_STATUSES,
+  type RecommendationRecord,
+} from '../../db/repositories/recommendations';
 import { withTenant } from '../../db/tenant';
 import { ConflictError, NotFoundError } from '../../lib/errors';
 import type { ApplyRecommendationCommand } from '../../workflows/mailboxSignals';
@@ -18,8 +26,8 @@ import { CommandAccepted } from './overrides';
 const RecommendationSchema = z
   .object({
     id: z.uuid(),
-    entityType: z.enum(['mailbox', 'domain', 'campaign']),
-    entityId: z.string().describe('Mailbox email (lower-case), domain name or Smartlead campaign id.'),
+    entityType: z.enum(RECOMMENDATION_ENTITY_TYPES).describe('Whose engine made it: applying it acts on this entity.'),
+    entityId: z.string().describe('Mailbox email (lower-case), domain name (lower-case) or Smartlead campaign id.'),
     action: z.enum(['pause', 'resume']),
     status: z.enum(RECOMMENDATION_STATUSES).describe('pending until applied, or superseded by a later decision about the same entity.'),
     message: z.string().describe('One plain-English sentence: what Drason would do and why.'),
@@ -33,6 +41,7 @@ const RecommendationSchema = z
 
 const RecommendationQuery = z.object({
   status: z.enum(RECOMMENDATION_STATUSES).optional().describe('Only recommendations with this status.'),
+  entityType: z.enum(RECOMMENDATION_ENTITY_TYPES).optional().describe('Only recommendations about this kind of entity (default: all kinds).'),
   limit: limitSchema,
   cursor: z.string().max(1000).optional().describe('nextCursor of the previous page.'),
 });
@@ -57,7 +66,8 @@ export function mountRecommendations(routes: Routes): void {
   routes.add({
     method: 'get',
     path: '/v1/recommendations',
-    summary: 'What Drason would do in suggest mode, each with its explanation; newest first, keyset pages (limit 1–500, default 50; nextCursor).',
+    summary:
+      'What Drason would do in suggest mode to mailboxes, campaigns and domains, each with its explanation; newest first, keyset pages (limit 1–500, default 50; nextCursor).',
     tags: ['recommendations'],
     access: 'viewer',
     query: RecommendationQuery,
@@ -68,7 +78,7 @@ export function mountRecommendations(routes: Routes): void {
       const { organizationId } = authOf(res);
       const cursor = decodeCursor(query.cursor, Cursor);
       const rows = await withTenant(deps.db, organizationId, (tx) =>
-        listRecommendations(tx, { limit: query.limit + 1, status: query.status, after: cursor === undefined ? undefined : { position: cursor.position, id: cursor.id } }),
+        listRecommendations(tx, { limit: query.limit + 1, status: query.status, entityType: query.entityType, after: cursor === undefined ? undefined : { position: cursor.position, id: cursor.id } }),
       );
       const page = pageOf(rows, query.limit, (last) => ({ of: 'recommendations', position: last.position, id: last.id }));
       res.json({ items: page.items.map(view), nextCursor: page.nextCursor });
@@ -78,7 +88,8 @@ export function mountRecommendations(routes: Routes): void {
   routes.add({
     method: 'post',
     path: '/v1/recommendations/:id/apply',
-    summary: "Apply a pending recommendation: its entity's workflow carries out the decision it came from (once, however often applied) and marks it applied.",
+    summary:
+      "Apply a pending recommendation about a mailbox, campaign or domain: that entity's workflow carries out the decision it came from (once, however often applied) and marks it applied.",
     tags: ['recommendations'],
     access: 'operator',
     params: z.object({ id: z.string().min(1).max(100) }),

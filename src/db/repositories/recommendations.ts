@@ -1,16 +1,19 @@
 /**
- * Recommendations (migrations/006_mailbox_engine.ts): what the engine would do in suggest mode, written by its
- * activity (src/activities), read by GET /v1/recommendations and applied through POST /v1/recommendations/:id/apply,
- * which stores an apply_recommendation command (./commands.ts); the workflow marks the recommendation applied.
+ * Recommendations (migrations/006_mailbox_engine.ts): what an engine — a mailbox's, a campaign's or a domain's —
+ * would do in suggest mode, written by its activity (src/activities), read by GET /v1/recommendations and applied
+ * through POST /v1/recommendations/:id/apply, which stores an apply_recommendation command (./commands.ts) for the
+ * recommendation's own entity; that entity's workflow marks the recommendation applied.
  */
 import type { Tx } from '../tenant';
 
 export const RECOMMENDATION_STATUSES = ['pending', 'applied', 'superseded'] as const;
 export type RecommendationStatus = (typeof RECOMMENDATION_STATUSES)[number];
 
+export const RECOMMENDATION_ENTITY_TYPES = ['mailbox', 'domain', 'campaign'] as const;
+
 export interface RecommendationRecord {
   id: string;
-  entityType: 'mailbox' | 'domain' | 'campaign';
+  entityType: (typeof RECOMMENDATION_ENTITY_TYPES)[number];
   /** The entity's key: mailbox email (lower-case), domain name or campaign id. */
   entityId: string;
   action: 'pause' | 'resume';
@@ -73,10 +76,15 @@ const recordOf = (r: Row): RecommendationRecord => ({
   position: r.position,
 });
 
-/** A keyset page, newest first (created_at, then id, descending), optionally of one status. */
+/** A keyset page, newest first (created_at, then id, descending), of every kind of entity or of one; optionally of one status. */
 export async function listRecommendations(
   tx: Tx,
-  page: { limit: number; status?: RecommendationStatus | undefined; after?: { position: string; id: string } | undefined },
+  page: {
+    limit: number;
+    status?: RecommendationStatus | undefined;
+    entityType?: RecommendationRecord['entityType'] | undefined;
+    after?: { position: string; id: string } | undefined;
+  },
 ): Promise<RecommendationRecord[]> {
   const q = tx('recommendations')
     .select(...COLUMNS, tx.raw('created_at::text as position'))
@@ -86,6 +94,7 @@ export async function listRecommendations(
     ])
     .limit(page.limit);
   if (page.status !== undefined) q.where('status', page.status);
+  if (page.entityType !== undefined) q.where('entity_type', page.entityType);
   if (page.after !== undefined) q.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [page.after.position, page.after.id]);
   return ((await q) as Row[]).map(recordOf);
 }
