@@ -8,6 +8,7 @@ import { readBuckets } from '../db/repositories/counters';
 import { ENGINE_VERSION } from '../domain/engineVersion';
 import { summarizeWindows, type WindowSummary } from '../domain/rollingWindows';
 import { normalizeEmail } from '../workflows/ids';
+import { createEscalationActivities } from './escalation';
 import { createMailboxEngineActivities } from './mailboxEngine';
 import { createSmartleadActivities, type SmartleadActivityDeps } from './smartlead';
 
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmartleadActivities(deps),
     ...createMailboxEngineActivities(deps),
+    ...createEscalationActivities(deps),
     /** Appends one audit row; a retry with the same idempotency key is a no-op. Returns whether it wrote. */
     async recordAudit(input: RecordAuditInput): Promise<boolean> {
       return withTenant(deps.db, input.organizationId, (tx) => appendAudit(tx, { ...input, engineVersion: ENGINE_VERSION }));

@@ -15,9 +15,10 @@
  * |          | (a manual pause is a person's choice, not a    | own windows at a pause threshold while NO member is   | at a threshold while the mailbox level  |
  * |          | symptom)                                       | degraded (spread thin: no mailbox has enough sends to | already handles it                      |
  * |          |                                                | be judged, the campaign has)                          |                                         |
- * | domain   | paused by the engine (the mailbox level has    | ≥ domainDegradedMailboxes degraded mailboxes that     | degraded mailboxes confined to one      |
- * |          | already acted and it was not enough)           | together send for ≥ 2 campaigns (not one campaign's   | campaign (that campaign's engine acts); |
- * |          |                                                | problem: the campaign level cannot contain it)        | or its own windows at any threshold     |
+ * | domain   | paused by the engine (the mailbox level has    | ≥ domainDegradedMailboxes degraded mailboxes that no  | degraded mailboxes confined to one      |
+ * |          | already acted and it was not enough)           | single campaign has among its senders (not one        | campaign (that campaign's engine acts); |
+ * |          |                                                | campaign's problem: the campaign level cannot contain | or its own windows at any threshold     |
+ * |          |                                                | it)                                                   |                                         |
  *
  * So one degraded mailbox never pauses its campaign, a campaign-local problem never pauses a domain, and a domain's
  * sustain only starts once its mailboxes are already paused: a domain pause comes last. Every breach is sustained
@@ -109,11 +110,13 @@ export function judgeDomain(input: EscalationJudgeInput, t: Thresholds): Judgeme
   const campaigns = [...new Set(degraded.flatMap((d) => d.campaigns))].sort();
   const who = list(degraded.map((d) => d.mailbox));
   const across = campaigns.length === 0 ? 'no known campaign' : `campaign${campaigns.length === 1 ? '' : 's'} ${list(campaigns)}`;
-  if (n >= t.domainDegradedMailboxes && campaigns.length >= 2) {
+  // Confined: one campaign has every degraded mailbox among its senders, so that campaign's engine can contain it.
+  const shared = degraded.reduce<string[] | undefined>((common, d) => (common === undefined ? d.campaigns : common.filter((c) => d.campaigns.includes(c))), undefined) ?? [];
+  if (n >= t.domainDegradedMailboxes && shared.length === 0) {
     return membersBreach('pause', degraded, t.domainDegradedMailboxes, `${n} of its mailboxes are paused for their own bounces (${who}) across ${across}: more than one campaign can contain`);
   }
   if (n >= t.domainDegradedMailboxes) {
-    return membersBreach('warning', degraded, t.domainDegradedMailboxes, `${n} of its mailboxes are paused for their own bounces (${who}), all sending for ${across}: left to the campaign level`);
+    return membersBreach('warning', degraded, t.domainDegradedMailboxes, `${n} of its mailboxes are paused for their own bounces (${who}), all sending for campaign ${shared[0]}: left to the campaign level`);
   }
   const own = ownWindows(input, t);
   if (own.breach !== undefined) {

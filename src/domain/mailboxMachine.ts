@@ -575,8 +575,11 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
         if (cur.manualHold !== undefined) return noChange(cur); // P1
         if (cur.automationStopped !== undefined) return noChange(cur); // P1: an escalation loop waits for a person too
         if (cur.cooldownUntil !== undefined && now < cur.cooldownUntil) return noChange(cur); // P2
-        if (input.resumeNeedsRecovery === true && breach?.level === 'pause') return noChange(cur); // P2: members still degraded
-        return resume(cur, `its cooldown ended at ${at(cur.cooldownUntil ?? now)}`, 'automation'); // P3
+        // P2: a campaign or domain waits for the mailboxes that paused it (its own windows saw nothing while it was paused).
+        const membersStillDegraded = input.resumeNeedsRecovery === true && breach?.level === 'pause' && breach.metric === 'degradedMailboxes';
+        if (membersStillDegraded) return noChange(cur);
+        const recovered = input.resumeNeedsRecovery === true ? `; ${judged.basis ?? (breach === undefined ? 'no breach remains' : `what remains is ${describeBreach(breach, cur, input.bounceClasses)}`)}` : '';
+        return resume(cur, `its cooldown ended at ${at(cur.cooldownUntil ?? now)}${recovered}`, 'automation'); // P3
       }
       case 'recovering': {
         if (breach?.level === 'pause') return { ...pause(cur, describeBreach(breach, cur, input.bounceClasses), 'automation', true), breach }; // C1

@@ -35,7 +35,8 @@ const thresholdsShape = {
   probationMinutes: minutes,
   campaignDegradedMailboxes: mailboxCount,
   domainDegradedMailboxes: mailboxCount,
-  escalationLoopPauses: z.number().int().min(2).max(100),
+  // At most MAX_RECENT_PAUSES + 1: the machine keeps the last 16 pause times, so a longer chain could never be seen.
+  escalationLoopPauses: z.number().int().min(2).max(17),
   gateMaxRiskScore: z.number().int().min(0).max(100),
 };
 

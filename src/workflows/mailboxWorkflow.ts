@@ -27,10 +27,8 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
-  log,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -43,26 +41,23 @@ import type { WindowCounts, WindowSummary } from '../domain/rollingWindows';
 import { describeObservedBatch } from '../domain/explanations';
 import { decide, initialMachineState, nextWake, type MachineState, type MailboxState, type Trigger } from '../domain/mailboxMachine';
 import { domainOf, normalizeEmail } from './ids';
+import { carryOutInOrder, CommandLog, localActivities, READ_RETRY, takePeoplesCommands, type InboxItem } from './entityRuntime';
 import { applyRecommendationSignal, overrideSignal, settingsChangedSignal } from './mailboxSignals';
 import { mailboxActionRetry } from './retryPolicies';
 import { DomainKey, EntityIdKey, EntityTypeKey, OrganizationIdKey, RiskScoreKey, StateKey } from './searchAttributes';
 
 type Activities = ReturnType<typeof createActivities>;
-const RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
 /** Runs before the `local-activities` patch scheduled these on the task queue; kept so their histories replay. */
-const remote = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: RETRY });
-/**
- * Reading the windows and writing the batch's audit row are short, idempotent database calls: as local activities
- * they run inside the workflow task that handles the signal (one server round trip a batch instead of five, and
- * about half the history events). See docs/decisions/010-event-pipeline.md.
- */
-const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', localRetryThreshold: '10 seconds', retry: RETRY });
+const remote = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: READ_RETRY });
+const local = localActivities;
 /** Acting on a decision may call Smartlead: an ordinary activity, retried by Temporal until it is carried out. */
 // The activity heartbeats every 2 s: a worker that dies mid-call is noticed in 10 s, and another one retries.
 const { actOnMailboxDecision } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '10 seconds', retry: mailboxActionRetry });
 
 /** The upgrade point from the pre-engine workflow (docs/decisions/011-mailbox-engine.md, "Versioning"). */
 export const ENGINE_PATCH = 'mailbox-engine';
+/** Escalation-loop detection (docs/decisions/012-escalation.md): decisions recorded before it replay without it. */
+export const LOOP_PATCH = 'escalation-loop';
 
 export interface MailboxWorkflowInput {
   organizationId: string;
@@ -73,8 +68,7 @@ export interface MailboxWorkflowInput {
   maxBatchesPerRun?: number;
 }
 
-/** A command taken from a signal and not yet decided. */
-export type InboxItem = Extract<Trigger, { kind: 'override' | 'recommendation_applied' }>;
+export type { InboxItem };
 
 export interface MailboxWorkflowState {
   /** Which event-store sequence numbers were already taken (bounded). */
@@ -212,7 +206,7 @@ async function mailboxEngine(input: MailboxWorkflowInput): Promise<void> {
   let batchesAudited = carried?.batchesAudited ?? 0;
   let machine = carried?.machine ?? initialMachineState(Date.now());
   const chain = carried?.chain ?? `${workflowInfo().workflowId}@${workflowInfo().runId}`;
-  let commandsSeen = carried?.commandsSeen ?? [];
+  const commandsSeen = new CommandLog(carried?.commandsSeen ?? [], MAX_COMMANDS_SEEN);
   const inbox: InboxItem[] = [...(carried?.inbox ?? [])];
   let settingsChanged = carried?.settingsChanged;
   let riskScore = carried?.riskScore ?? 0;
@@ -223,22 +217,11 @@ async function mailboxEngine(input: MailboxWorkflowInput): Promise<void> {
   let batchesThisRun = 0;
   const shouldContinueAsNew = (): boolean =>
     workflowInfo().continueAsNewSuggested || batchesThisRun >= (input.maxBatchesPerRun ?? DEFAULT_MAX_BATCHES_PER_RUN);
-  const takeCommand = (commandId: string): boolean => {
-    if (commandsSeen.includes(commandId)) return false;
-    commandsSeen = [...commandsSeen, commandId].slice(-MAX_COMMANDS_SEEN);
-    return true;
-  };
 
   takeSignals(intake, (e) => {
     if (e.bounceClass !== undefined) classes[e.bounceClass] = (classes[e.bounceClass] ?? 0) + 1;
   });
-  setHandler(overrideSignal, (c) => {
-    if (takeCommand(c.commandId)) inbox.push({ kind: 'override', action: c.action, reason: c.reason, actor: c.actor, commandId: c.commandId });
-  });
-  setHandler(applyRecommendationSignal, (c) => {
-    if (takeCommand(c.commandId)) inbox.push({ kind: 'recommendation_applied', decisionId: c.decisionId, recommendationId: c.recommendationId, actor: c.actor });
-  });
-  setHandler(settingsChangedSignal, ({ version }) => {
+  takePeoplesCommands(commandsSeen, inbox, (version) => {
     settingsChanged = Math.max(settingsChanged ?? 0, version);
   });
   setHandler(snapshotQuery, () => ({
@@ -260,20 +243,7 @@ async function mailboxEngine(input: MailboxWorkflowInput): Promise<void> {
     ]);
   if (carried?.machine === undefined) publish();
 
-  // Carries out decisions one at a time, in order, beside the main loop (so a retried action never blocks counting).
-  void (async () => {
-    for (;;) {
-      await condition(() => actions.length > 0);
-      const next = actions[0]!;
-      try {
-        await actOnMailboxDecision(next);
-      } catch (error) {
-        // Only a failure the activity could not classify ends up here (its retries never stop otherwise).
-        log.error('a mailbox decision could not be carried out', { decisionId: next.explanation.decisionId, error: String(error) });
-      }
-      actions.shift();
-    }
-  })();
+  carryOutInOrder(actions, actOnMailboxDecision, (a) => ({ mailbox, decisionId: a.explanation.decisionId }));
 
   for (;;) {
     const wake = nextWake(machine, Date.now());
@@ -311,7 +281,9 @@ async function mailboxEngine(input: MailboxWorkflowInput): Promise<void> {
           readFor = machine.resumedAt;
           lastWindows = read.windows;
         }
-        const d = decide(machine, { mailbox, decisionIdPrefix: chain, windows: read.windows, sinceResume: read.sinceResume, trigger, bounceClasses }, read.settings, now);
+        // Escalation-loop detection arrived with issue 9; histories from before it decide without it.
+        const settings = { ...read.settings, detectLoops: patched(LOOP_PATCH) };
+        const d = decide(machine, { mailbox, decisionIdPrefix: chain, windows: read.windows, sinceResume: read.sinceResume, trigger, bounceClasses }, settings, now);
         machine = d.next;
         riskScore = d.riskScore;
         if (d.explanation === undefined) continue;
@@ -321,7 +293,14 @@ async function mailboxEngine(input: MailboxWorkflowInput): Promise<void> {
           mailbox,
           explanation: d.explanation,
           commands: d.commands,
-          row: { state: machine.state, riskScore, cooldownUntil: machine.state === 'paused' ? (machine.cooldownUntil ?? null) : null, stateChangedAt: machine.since },
+          row: {
+            state: machine.state,
+            riskScore,
+            cooldownUntil: machine.state === 'paused' ? (machine.cooldownUntil ?? null) : null,
+            stateChangedAt: machine.since,
+            manual: machine.manualHold !== undefined,
+            automationStopped: machine.automationStopped ?? null,
+          },
         });
         publish();
       }
@@ -349,7 +328,7 @@ async function mailboxEngine(input: MailboxWorkflowInput): Promise<void> {
           batchesAudited,
           machine,
           chain,
-          commandsSeen,
+          commandsSeen: commandsSeen.seen,
           inbox,
           riskScore,
           ...(settingsChanged === undefined ? {} : { settingsChanged }),

@@ -114,18 +114,9 @@ const ID_ENDPOINTS: IdEndpoint[] = [
       assert.equal((await api.call('GET', `/v1/campaigns/${encodeURIComponent(id)}`, { token: owner.adminKey })).status, 200);
     },
   },
-  {
-    name: 'POST /v1/mailboxes/:email/override',
-    existingId: async (_api, owner) => owner.seed.mailboxEmail,
-    missingId: () => `nobody-${crypto.randomUUID().slice(0, 8)}@nowhere-mail.com`,
-    request: (api, caller, id) => api.call('POST', `/v1/mailboxes/${encodeURIComponent(id)}/override`, { token: caller.adminKey, body: { action: 'pause', reason: 'probe' } }),
-    expect: 'not_found',
-    ownerStillReaches: async (api, owner, id) => {
-      assert.deepEqual(await overridesOf(api, owner), [], "the other organization's attempt stored no command");
-      assert.equal((await api.call('POST', `/v1/mailboxes/${encodeURIComponent(id)}/override`, { token: owner.adminKey, body: { action: 'pause', reason: 'own' } })).status, 202);
-      assert.deepEqual(await overridesOf(api, owner), [id]);
-    },
-  },
+  overrideEndpoint('mailboxes', ':email', (owner) => owner.seed.mailboxEmail, () => `nobody-${crypto.randomUUID().slice(0, 8)}@nowhere-mail.com`),
+  overrideEndpoint('campaigns', ':campaignId', (owner) => owner.seed.campaignId, () => String(900_000_000 + crypto.randomInt(1_000_000))),
+  overrideEndpoint('domains', ':domain', (owner) => owner.seed.mailboxEmail.split('@')[1]!, () => `nowhere-${crypto.randomUUID().slice(0, 8)}.com`),
   {
     name: 'POST /v1/recommendations/:id/apply',
     existingId: async (_api, owner) => owner.seed.recommendationId,
@@ -145,6 +136,25 @@ const ID_ENDPOINTS: IdEndpoint[] = [
 ];
 
 /** The mailboxes an organization has override commands waiting for. */
+/** POST /v1/<collection>/<id>/override: another organization's id is unknown here, and stores no command. */
+function overrideEndpoint(collection: 'mailboxes' | 'campaigns' | 'domains', param: string, ownId: (owner: Org) => string, missingId: () => string): IdEndpoint {
+  const post = (api: TestApi, token: string, id: string, reason: string) =>
+    api.call('POST', `/v1/${collection}/${encodeURIComponent(id)}/override`, { token, body: { action: 'pause', reason } });
+  return {
+    name: `POST /v1/${collection}/${param}/override`,
+    existingId: async (_api, owner) => ownId(owner),
+    missingId,
+    request: (api, caller, id) => post(api, caller.adminKey, id, 'probe'),
+    expect: 'not_found',
+    ownerStillReaches: async (api, owner, id) => {
+      assert.deepEqual(await overridesOf(api, owner), [], "the other organization's attempt stored no command");
+      assert.equal((await post(api, owner.adminKey, id, 'own')).status, 202);
+      assert.deepEqual(await overridesOf(api, owner), [id.toLowerCase()]);
+      await withTenant(api.database.db, owner.id, (tx) => tx('entity_commands').where({ kind: 'override' }).delete());
+    },
+  };
+}
+
 function overridesOf(api: TestApi, owner: Org): Promise<string[]> {
   return withTenant(api.database.db, owner.id, (tx) => tx('entity_commands').where({ kind: 'override' }).pluck('entity_key'));
 }

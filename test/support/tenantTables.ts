@@ -107,6 +107,7 @@ export async function seedEveryTenantTable(db: Db, integrations: Integrations, o
         settings_version: 1,
       })
       .returning('id')) as { id: string }[];
+    await tx('campaign_holds').insert({ organization_id: organizationId, campaign_id: campaignId, holder: 'manual', decision_id: `seed-decision-${tag}`, reason: 'seeded' });
     await tx('entity_actions').insert({
       organization_id: organizationId,
       decision_id: `seed-decision-${tag}`,

@@ -342,7 +342,7 @@ describe('mailboxWorkflow (time-skipping)', function () {
     }, fresh({ sustainMinutes: 0 }));
   });
 
-  it('a relapse during probation pauses again with a doubled cooldown, and the cooldown growth stops at the cap', async () => {
+  it('a relapse during probation pauses again with a doubled cooldown, the growth stops at the cap, and the fifth pause in a row stops automation', async () => {
     await withWorker(async () => {
       const handle = await start('relapse');
       await storm(handle);
@@ -361,7 +361,14 @@ describe('mailboxWorkflow (time-skipping)', function () {
       }
       assert.deepEqual(cooldowns, [60, 120, 240, 240]);
       assert.match(acts.find((a) => a.explanation.from === 'recovering')!.explanation.message, /again \(relapse during probation\)/);
-    }, fresh({ sustainMinutes: 0 }));
+      // The fourth relapse was the fifth pause in a row: an escalation loop.
+      const stop = acts.at(-1)!;
+      assert.equal(stop.explanation.action, 'mailbox_automation_stopped');
+      assert.match(stop.explanation.message, /pause 5 in a row.*only a person resumes it/);
+      assert.equal(stop.row.cooldownUntil, null);
+      await env.sleep('3 days');
+      assert.equal((await snap(handle)).state, 'paused', 'no automatic resume after an escalation loop');
+    }, fresh({ sustainMinutes: 0, escalationLoopPauses: 5 }));
   });
 
   it('continues-as-new in the middle of a cooldown and the deadline survives', async () => {
