@@ -13,6 +13,9 @@ import { bouncesSignal, mailboxWorkflow, snapshotQuery } from '../../src/workflo
 import { summarizeWindows } from '../../src/domain/rollingWindows';
 import { DEFAULT_THRESHOLDS } from '../../src/domain/defaultSettings';
 import { smartleadSyncWorkflow } from '../../src/workflows/smartleadSyncWorkflow';
+import { campaignWorkflow, escalationSnapshotQuery } from '../../src/workflows/escalationWorkflow';
+import { memberStateSignal } from '../../src/workflows/escalationSignals';
+import type { EscalationInputRead, ReadEscalationInputRequest } from '../../src/activities/escalation';
 import { createTimeSkippingEnv } from '../support/timeSkipping';
 
 const HISTORIES = path.join(__dirname, 'histories');
@@ -91,6 +94,46 @@ describe('workflow replay', function () {
     const record = process.env.RECORD_HISTORIES;
     if (record !== undefined && /^[\w.-]+$/.test(record)) {
       fs.writeFileSync(path.join(HISTORIES, 'smartleadSyncWorkflow-basic.json'), JSON.stringify(history, null, 1));
+    }
+    await Worker.runReplayHistory({ workflowsPath }, history);
+  });
+
+  it('replays a fresh campaign history (member reports, a sustained pause, the cooldown, the wait for recovery, the resume)', async () => {
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'replay-campaign',
+      workflowsPath,
+      activities: {
+        readEscalationInput: async (input: ReadEscalationInputRequest): Promise<EscalationInputRead> => ({
+          windows: summarizeWindows({ buckets: [] }, input.at),
+          sinceResume: { sent: 0, hardBounces: 0, failures: 0, reputationBlocks: 0 },
+          settings: { mode: 'enforce', thresholds: { ...DEFAULT_THRESHOLDS, sustainMinutes: 5, cooldownMinutes: 10, probationMinutes: 10 }, version: 1 },
+          degraded: input.reported.map((r) => ({ ...r, campaigns: ['42'] })),
+          label: '42',
+        }),
+        actOnEscalationDecision: async () => ({ outcome: 'done' as const, campaigns: [], alreadyRecorded: false }),
+      },
+    });
+    const history = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(campaignWorkflow, {
+        workflowId: 'campaign/replay-org/42',
+        taskQueue: 'replay-campaign',
+        args: [{ organizationId: '00000000-0000-4000-8000-0000000000aa', campaignId: '42', maxBatchesPerRun: 50 }],
+      });
+      const member = (n: number, mailbox: string, state: 'paused' | 'recovering') =>
+        handle.signal(memberStateSignal, { commandId: `c${n}`, mailbox, state, manual: false, at: n, decisionId: `m#${n}` });
+      await member(1, 'a@replay.io', 'paused');
+      await member(2, 'b@replay.io', 'paused');
+      await env.sleep('20 minutes');
+      await member(3, 'a@replay.io', 'recovering');
+      await env.sleep('10 minutes');
+      assert.equal((await handle.query(escalationSnapshotQuery)).state, 'recovering');
+      await handle.terminate();
+      return handle.fetchHistory();
+    });
+    const record = process.env.RECORD_HISTORIES;
+    if (record !== undefined && /^[\w.-]+$/.test(record)) {
+      fs.writeFileSync(path.join(HISTORIES, 'campaignWorkflow-escalation-v1.json'), JSON.stringify(history, null, 1));
     }
     await Worker.runReplayHistory({ workflowsPath }, history);
   });
