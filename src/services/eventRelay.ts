@@ -10,10 +10,13 @@
  * 2. signal — one signal per mailbox carrying all its new bounces and failures (each with its bounce class), oldest
  *    first. Sends are never signalled: they only serve as denominators, and the counters have them. A failed signal
  *    leaves the mailbox's events queued and backs the mailbox off; Temporal being down never loses an acknowledged event.
- * 3. commands — the API's commands for entity workflows (entity_commands: overrides, applied recommendations,
- *    settings changes), each delivered as its signal (src/workflows/mailboxSignals.ts) and deleted once delivered;
- *    a failed one backs off, and its entity's later commands wait behind it. A settings change fans out to the
- *    mailboxes whose decision it could change, a bounded page per round.
+ * 3. commands — commands for entity workflows (entity_commands, src/db/repositories/commands.ts): overrides,
+ *    applied recommendations and settings changes from the API, member states from a mailbox's act activity,
+ *    membership changes from the Smartlead sync. Each is delivered as its signal (src/workflows/mailboxSignals.ts,
+ *    escalationSignals.ts) to its entity's workflow — a mailbox's, a campaign's or a domain's, started if not
+ *    running — and deleted once delivered; a failed one backs off, and its entity's later commands wait behind it.
+ *    A settings change fans out to the mailboxes, then campaigns, then domains whose decision it could change, a
+ *    bounded page per round.
  *
  * A loop sleeps until a NOTIFY on `drason_events` (sent by the API after ingestion queued something or a command was
  * stored, throttled: src/services/relayWaker.ts), the count loop queuing signals (which wakes the delivery loop), or
@@ -27,26 +30,28 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../db/knex';
 import { organizationsFrom, withTenant } from '../db/tenant';
-import { claimPendingSignals, completeSignals, countQueuedEvents, type CountedBatch, type PendingSignal } from '../db/repositories/relay';
-import { advanceFanOut, backOffCommand, claimDueCommands, deleteCommands, mailboxesToResettle, type StoredCommand } from '../db/repositories/commands';
-import type { DeliveredEvent } from '../domain/events';
-import { mailboxWorkflowId } from '../workflows/ids';
-import { EntityIdKey, EntityTypeKey, OrganizationIdKey } from '../workflows/searchAttributes';
-import type { mailboxWorkflow } from '../workflows/mailboxWorkflow';
+import { claimPendingSignals, completeSignals, countQueuedEvents, EVENTS_CHANNEL, type CountedBatch, type PendingSignal } from '../db/repositories/relay';
 import {
-  applyRecommendationSignal,
-  overrideSignal,
-  settingsChangedSignal,
-  type ApplyRecommendationCommand,
-  type OverrideCommand,
-} from '../workflows/mailboxSignals';
+  advanceFanOut,
+  backOffCommand,
+  claimDueCommands,
+  deleteCommands,
+  entitiesToResettle,
+  fanOutCursor,
+  type CommandKind,
+  type StoredCommand,
+} from '../db/repositories/commands';
+import type { DeliveredEvent } from '../domain/events';
+import { campaignWorkflowId, domainWorkflowId, mailboxWorkflowId } from '../workflows/ids';
+import { EntityIdKey, EntityTypeKey, OrganizationIdKey } from '../workflows/searchAttributes';
+import { applyRecommendationSignal, overrideSignal, settingsChangedSignal } from '../workflows/mailboxSignals';
+import { memberStateSignal, membershipChangedSignal } from '../workflows/escalationSignals';
 import { componentLogger } from '../lib/logger';
 import { relayCommands, relayEventsCounted, relayLag, relaySignals } from '../lib/metrics';
 
 const log = componentLogger('relay');
 
-/** The channel the API notifies after ingestion queued events (src/services/relayWaker.ts). */
-export const EVENTS_CHANNEL = 'drason_events';
+export { EVENTS_CHANNEL };
 
 /** How long one signal may take; past it the mailbox backs off and its events wait for the next try. */
 export const SIGNAL_DEADLINE_MS = 5000;
@@ -68,7 +73,7 @@ export interface RelayOptions {
   signalConcurrency?: number;
   /** Most commands delivered per organization per round. */
   commandBatch?: number;
-  /** Most mailboxes a settings change is signalled to per organization per round (the rest follow in later rounds). */
+  /** Most entities a settings change is signalled to per organization per round (the rest follow in later rounds). */
   fanOutBatch?: number;
   /** Instrumentation (benchmarks): called with the stored-at times of events just counted / just signalled. */
   onCounted?: (receivedAtMs: number[], countedAtMs: number) => void;
@@ -79,33 +84,50 @@ export interface RoundResult {
   counted: number;
   signalled: number;
   failedMailboxes: number;
-  /** Command signals delivered (a settings change counts once per mailbox it reached). */
+  /** Command signals delivered (a settings change counts once per entity it reached). */
   commands: number;
   /** Commands that failed and back off. */
   failedCommands: number;
 }
 
-/** Signals a mailbox's workflow, starting it if it is not running, within SIGNAL_DEADLINE_MS. */
-async function signalWithStartMailbox<T>(
+/** An entity with a workflow of its own; `key` as entity_commands stores it (lower-case email or domain, campaign id). */
+export interface SignalledEntity {
+  type: 'mailbox' | 'campaign' | 'domain';
+  key: string;
+}
+
+/**
+ * Each entity type's workflow: its type NAME (src/workflows/index.ts exports the functions; names keep the relay
+ * independent of their code), its id and its start arguments.
+ */
+const ENTITY_WORKFLOWS = {
+  mailbox: { workflowType: 'mailboxWorkflow', id: mailboxWorkflowId, args: (organizationId: string, mailbox: string) => ({ organizationId, mailbox }) },
+  campaign: { workflowType: 'campaignWorkflow', id: campaignWorkflowId, args: (organizationId: string, campaignId: string) => ({ organizationId, campaignId }) },
+  domain: { workflowType: 'domainWorkflow', id: domainWorkflowId, args: (organizationId: string, domain: string) => ({ organizationId, domain }) },
+} as const;
+
+/** Signals an entity's workflow, starting it if it is not running, within SIGNAL_DEADLINE_MS. */
+async function signalWithStartEntity<T>(
   client: Client,
   taskQueue: string,
   organizationId: string,
-  mailbox: string,
-  signal: SignalDefinition<[T]> | 'bounces',
+  entity: SignalledEntity,
+  signal: SignalDefinition<[T]> | string,
   arg: T,
 ): Promise<void> {
+  const workflow = ENTITY_WORKFLOWS[entity.type];
   try {
     await client.connection.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
-      client.workflow.signalWithStart<typeof mailboxWorkflow, [T]>('mailboxWorkflow', {
-        workflowId: mailboxWorkflowId(organizationId, mailbox),
+      client.workflow.signalWithStart(workflow.workflowType, {
+        workflowId: workflow.id(organizationId, entity.key),
         taskQueue,
-        args: [{ organizationId, mailbox }],
+        args: [workflow.args(organizationId, entity.key)],
         signal: typeof signal === 'string' ? signal : signal.name,
         signalArgs: [arg],
         typedSearchAttributes: [
           { key: OrganizationIdKey, value: organizationId },
-          { key: EntityTypeKey, value: 'mailbox' },
-          { key: EntityIdKey, value: mailbox },
+          { key: EntityTypeKey, value: entity.type },
+          { key: EntityIdKey, value: entity.key },
         ],
       }),
     );
@@ -116,7 +138,7 @@ async function signalWithStartMailbox<T>(
 
 export async function signalMailbox(client: Client, taskQueue: string, organizationId: string, mailbox: string, events: DeliveredEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += MAX_EVENTS_PER_SIGNAL) {
-    await signalWithStartMailbox<{ events: DeliveredEvent[] }>(client, taskQueue, organizationId, mailbox, 'bounces', {
+    await signalWithStartEntity<{ events: DeliveredEvent[] }>(client, taskQueue, organizationId, { type: 'mailbox', key: mailbox }, 'bounces', {
       events: events.slice(i, i + MAX_EVENTS_PER_SIGNAL),
     });
   }
@@ -138,17 +160,22 @@ function recordLag(stage: 'count' | 'signal', receivedAtMs: number[], hook: ((re
   hook?.(receivedAtMs, now);
 }
 
-/** Signals one mailbox command (override, apply_recommendation) to its mailbox's workflow. */
+/** The signal each command kind is delivered as (settings_changed is fanned out instead). */
+const COMMAND_SIGNALS: Record<Exclude<CommandKind, 'settings_changed'>, { signal: string; to: readonly SignalledEntity['type'][] }> = {
+  override: { signal: overrideSignal.name, to: ['mailbox', 'campaign', 'domain'] },
+  apply_recommendation: { signal: applyRecommendationSignal.name, to: ['mailbox', 'campaign', 'domain'] },
+  member_state: { signal: memberStateSignal.name, to: ['campaign', 'domain'] },
+  membership_changed: { signal: membershipChangedSignal.name, to: ['campaign', 'domain'] },
+};
+
+/** Signals one command (its stored payload is the signal's argument) to its entity's workflow. */
 function signalCommand(deps: RelayDeps, organizationId: string, command: StoredCommand): Promise<void> {
-  if (command.kind === 'override') {
-    return signalWithStartMailbox(deps.client, deps.taskQueue, organizationId, command.entityKey, overrideSignal, command.payload as unknown as OverrideCommand);
+  const route = command.kind === 'settings_changed' ? undefined : COMMAND_SIGNALS[command.kind];
+  const type = route?.to.find((t) => t === command.entityType);
+  if (route === undefined || type === undefined) {
+    return Promise.reject(new Error(`a ${command.kind} command cannot be addressed to a ${command.entityType}`));
   }
-  if (command.kind === 'apply_recommendation') {
-    return signalWithStartMailbox(deps.client, deps.taskQueue, organizationId, command.entityKey, applyRecommendationSignal,
-      command.payload as unknown as ApplyRecommendationCommand,
-    );
-  }
-  return Promise.reject(new Error(`a ${command.kind} command is not addressed to one mailbox`));
+  return signalWithStartEntity<unknown>(deps.client, deps.taskQueue, organizationId, { type, key: command.entityKey }, route.signal, command.payload);
 }
 
 /**
@@ -161,9 +188,9 @@ async function deliverCommands(deps: RelayDeps, organizationId: string, options:
     const commands = await claimDueCommands(tx, organizationId, options.commandBatch ?? 500);
     if (commands === undefined || commands.length === 0) return { delivered: 0, failed: 0 };
     const fanOutBatch = options.fanOutBatch ?? 200;
-    // At most one settings change is claimed (older ones are superseded); its page of mailboxes is read first.
+    // At most one settings change is claimed (older ones are superseded); its page of entities is read first.
     const settingsChange = commands.find((c) => c.kind === 'settings_changed');
-    const fanOut = settingsChange === undefined ? [] : await mailboxesToResettle(tx, settingsChange.payload.after as string | undefined, fanOutBatch);
+    const fanOut = settingsChange === undefined ? [] : await entitiesToResettle(tx, fanOutCursor(settingsChange.payload), fanOutBatch);
     const byEntity = new Map<string, StoredCommand[]>();
     for (const c of commands) {
       if (c.kind === 'settings_changed') continue;
@@ -199,10 +226,12 @@ async function deliverCommands(deps: RelayDeps, organizationId: string, options:
     );
     let fanOutFailed = false;
     const version = settingsChange?.payload.version as number | undefined;
-    const fanned = fanOut.map((mailbox) =>
+    const fanned = fanOut.map((entity) =>
       limiter.schedule(async () => {
         try {
-          await signalWithStartMailbox(deps.client, deps.taskQueue, organizationId, mailbox, settingsChangedSignal, { version: version ?? 0 });
+          await signalWithStartEntity(deps.client, deps.taskQueue, organizationId, { type: entity.entityType, key: entity.key }, settingsChangedSignal, {
+            version: version ?? 0,
+          });
           outcome('settings_changed', true);
         } catch (error) {
           fanOutFailed = true;
@@ -219,7 +248,10 @@ async function deliverCommands(deps: RelayDeps, organizationId: string, options:
       // A failed page is signalled again in full: a repeated settingsChanged only makes a workflow decide once more.
       if (fanOutFailed) await backOffCommand(tx, settingsChange.id, 'a settingsChanged signal failed');
       else if (fanOut.length < fanOutBatch) await deleteCommands(tx, [settingsChange.id]);
-      else await advanceFanOut(tx, settingsChange.id, fanOut[fanOut.length - 1]!);
+      else {
+        const last = fanOut[fanOut.length - 1]!;
+        await advanceFanOut(tx, settingsChange.id, { stage: last.entityType, after: last.key });
+      }
     }
     return { delivered: signals, failed: failed.length + (fanOutFailed ? 1 : 0) };
   });

@@ -21,7 +21,7 @@ import { relayOnce, relayOrganization, signalMailbox, startEventRelay } from '..
 import { RelayWaker } from '../../src/services/relayWaker';
 import { connectClient } from '../../src/temporal/connection';
 import { installTemporalRuntime } from '../../src/workers/components';
-import { mailboxWorkflowId } from '../../src/workflows/ids';
+import { domainWorkflowId, mailboxWorkflowId } from '../../src/workflows/ids';
 import { snapshotQuery } from '../../src/workflows/mailboxWorkflow';
 import type { OverrideCommand } from '../../src/workflows/mailboxSignals';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -274,8 +274,8 @@ describe('event relay (real Postgres and Temporal)', function () {
       );
     const commandsOf = (org: string) => withTenant(t.db, org, (tx) => pendingCommands(tx));
     /** The signals a workflow has received, by name, with their first argument. */
-    const signalsOf = async (org: string, mailbox: string): Promise<{ name: string; arg: Record<string, unknown> }[]> => {
-      const history = await client.workflow.getHandle(mailboxWorkflowId(org, mailbox)).fetchHistory();
+    const signalsOf = async (workflowId: string): Promise<{ name: string; arg: Record<string, unknown> }[]> => {
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
       return (history.events ?? []).flatMap((e) => {
         const signalled = e.workflowExecutionSignaledEventAttributes;
         if (signalled == null) return [];
@@ -304,7 +304,7 @@ describe('event relay (real Postgres and Temporal)', function () {
 
       // A signal that arrives while a workflow task runs enters the history when that task ends.
       const signals = await until(async () => {
-        const s = await signalsOf(org, mailbox);
+        const s = await signalsOf(mailboxWorkflowId(org, mailbox));
         return s.length >= 2 ? s : undefined;
       }, 30_000, 'both overrides in the workflow history');
       assert.deepEqual(
@@ -317,7 +317,7 @@ describe('event relay (real Postgres and Temporal)', function () {
       );
     });
 
-    it('fans a settings change out to the mailboxes whose decision it could change, a bounded page per round, the newest version only', async () => {
+    it('fans a settings change out to the mailboxes (then campaigns and domains) whose decision it could change, a bounded page per round, the newest version only', async () => {
       const org = await newOrg('Settings fan-out');
       const [paused, bounced, sending, quiet] = ['a-paused@fan.test', 'b-bounced@fan.test', 'c-sending@fan.test', 'd-quiet@fan.test'];
       await ingestEvents(t.db, org, [
@@ -335,20 +335,21 @@ describe('event relay (real Postgres and Temporal)', function () {
       assert.deepEqual((await commandsOf(org)).map((c) => [c.kind, c.payload.version, c.payload.after]), [['settings_changed', 3, paused]], 'version 2 superseded; the fan-out keeps its place');
       const rounds: number[] = [];
       while ((await commandsOf(org)).length > 0) rounds.push((await relayOrganization(deps(), org, { fanOutBatch: 1 })).commands);
-      assert.deepEqual(rounds, [1, 0], 'one mailbox per round, then the change is done');
+      // The bounce also makes its domain one a new threshold could judge (campaigns and domains follow the mailboxes).
+      assert.deepEqual(rounds, [1, 1, 0], 'one entity per round (the other mailbox, then the domain), then the change is done');
 
-      for (const mailbox of [paused, bounced]) {
+      for (const workflowId of [mailboxWorkflowId(org, paused), mailboxWorkflowId(org, bounced), domainWorkflowId(org, 'fan.test')]) {
         const changes = await until(async () => {
-          const got = (await signalsOf(org, mailbox)).filter((s) => s.name === 'settingsChanged');
+          const got = (await signalsOf(workflowId)).filter((s) => s.name === 'settingsChanged');
           return got.length > 0 ? got : undefined;
-        }, 30_000, `${mailbox}'s settingsChanged in its history`);
+        }, 30_000, `${workflowId}'s settingsChanged in its history`);
         assert.deepEqual(
           changes.map((s) => s.arg),
           [{ version: 3 }],
-          `${mailbox} told once, with the newest version`,
+          `${workflowId} told once, with the newest version`,
         );
       }
-      const bounces = (await signalsOf(org, bounced)).filter((s) => s.name === 'bounces');
+      const bounces = (await signalsOf(mailboxWorkflowId(org, bounced))).filter((s) => s.name === 'bounces');
       assert.deepEqual(
         bounces.flatMap((s) => (s.arg.events as { type: string; bounceClass?: string }[]).map((e) => [e.type, e.bounceClass])),
         [['HardBounce', 'list_quality']],
@@ -369,7 +370,7 @@ describe('event relay (real Postgres and Temporal)', function () {
         await until(async () => ((await commandsOf(org)).length === 0 ? true : undefined), 30_000, 'the command delivered');
         waker.stop();
         const got = await until(async () => {
-          const signals = await signalsOf(org, 'w@command-notify.test');
+          const signals = await signalsOf(mailboxWorkflowId(org, 'w@command-notify.test'));
           return signals.length > 0 ? signals : undefined;
         }, 30_000, 'the override in the workflow history');
         assert.deepEqual(got.map((s) => s.arg.commandId), [id]);

@@ -11,6 +11,12 @@
 import type { Tx } from '../tenant';
 import type { BounceClass, MonitoredEventType } from '../../domain/events';
 
+/**
+ * The channel the relay LISTENs on: the API notifies it after ingestion queued events or a command was stored
+ * (src/services/relayWaker.ts), and rare writers of commands notify it at their commit (commands.ts).
+ */
+export const EVENTS_CHANNEL = 'drason_events';
+
 /** Held shared by every count stage of an organization and exclusively by a counter rebuild. */
 export async function lockCountersShared(tx: Tx, organizationId: string): Promise<void> {
   await tx.raw(`select pg_advisory_xact_lock_shared(hashtextextended('drason-counters:' || ?, 0))`, [organizationId]);
