@@ -9,21 +9,27 @@
  *   its recorded outcome and does nothing again. A Smartlead suspend / unsuspend first reads the email account's
  *   `is_suspended`, so an attempt retried after a worker died between the call and its recording never sends the
  *   call twice. The audit entry (idempotency key = decision id), the mailbox row, the recommendation (suggest mode)
- *   and the ledger row are written in one transaction after the call. A retryable failure is audited once (its own
- *   key) and rethrown; a failure retrying cannot fix (mailbox not linked to Smartlead, integration broken, account
- *   gone) is the outcome `impossible`, audited, and not retried.
+ *   and the ledger row are written in one transaction after the call (src/activities/decisionRecord.ts, shared with
+ *   the campaign and domain engines). A retryable failure is audited once (its own key) and rethrown; a failure
+ *   retrying cannot fix (mailbox not linked to Smartlead, integration broken, account gone) is the outcome
+ *   `impossible`, audited, and not retried.
+ *   When the decision changed the mailbox's state or took a manual hold, the same transaction stores a
+ *   `member_state` command for the mailbox's domain and for each campaign it sends for (the campaign and domain
+ *   engines, docs/decisions/012-escalation.md) and wakes the relay at commit. Attempts of one decision take turns
+ *   on that transaction and only the first records anything, so they are stored once per decision however often
+ *   it is retried.
  *
  * The table and column names are decision 011's contract with migration 006.
  */
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { withTenant, type Tx } from '../db/tenant';
-import { appendAudit } from '../db/repositories/audit';
 import { readBuckets } from '../db/repositories/counters';
+import { enqueueMemberState, notifyRelayAtCommit } from '../db/repositories/commands';
 import { currentSettings } from '../db/repositories/settings';
-import { ENGINE_VERSION } from '../domain/engineVersion';
 import type { Command, DecisionSettings, Explanation, MailboxState } from '../domain/mailboxMachine';
 import { sumBuckets, summarizeWindows, type WindowCounts, type WindowSummary } from '../domain/rollingWindows';
 import { normalizeEmail } from '../workflows/ids';
+import { auditRetrying, closeDecision, recordedOutcome, writeRecommendations, type ActionOutcome, type DecisionSubject } from './decisionRecord';
 import { smartleadAccess, type SmartleadActivityDeps } from './smartlead';
 
 export interface ReadDecisionInputRequest {
@@ -47,10 +53,19 @@ export interface ActOnMailboxDecisionInput {
   explanation: Explanation;
   commands: Command[];
   /** What the mailbox row says afterwards. */
-  row: { state: MailboxState; riskScore: number; cooldownUntil: number | null; stateChangedAt: number };
+  row: {
+    state: MailboxState;
+    riskScore: number;
+    cooldownUntil: number | null;
+    stateChangedAt: number;
+    /** The mailbox is under a manual hold (paused by a person). Absent: false. */
+    manual?: boolean;
+    /** An escalation loop stopped its automation (null: it is not stopped). Absent (older workflows): left as stored. */
+    automationStopped?: { at: number; reason: string } | null;
+  };
 }
 
-export type ActionOutcome = 'done' | 'would_have' | 'recommended' | 'impossible';
+export type { ActionOutcome };
 
 export interface ActOnMailboxDecisionResult {
   outcome: ActionOutcome;
@@ -114,14 +129,12 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
   async function actOnce(input: ActOnMailboxDecisionInput): Promise<ActOnMailboxDecisionResult> {
     const { organizationId, explanation: e, commands } = input;
     const email = normalizeEmail(input.mailbox);
-    const recorded = (await tenant(organizationId, (tx) => tx('entity_actions').where({ decision_id: e.decisionId }).first('outcome', 'detail'))) as
-      | { outcome: ActionOutcome; detail: ActOnMailboxDecisionResult['detail'] }
-      | undefined;
-    if (recorded !== undefined) return { outcome: recorded.outcome, detail: recorded.detail, alreadyRecorded: true };
+    const subject: DecisionSubject = { organizationId, entityType: 'mailbox', entityKey: email };
+    const recorded = await tenant(organizationId, (tx) => recordedOutcome<ActOnMailboxDecisionResult['detail']>(tx, e.decisionId));
+    if (recorded !== undefined) return { ...recorded, alreadyRecorded: true };
 
     const call = commands.find((c): c is Extract<Command, { kind: 'suspend' | 'unsuspend' }> => c.kind === 'suspend' || c.kind === 'unsuspend')?.kind;
-    const recommend = commands.find((c): c is Extract<Command, { kind: 'recommend' }> => c.kind === 'recommend');
-    let outcome: ActionOutcome = commands.some((c) => c.kind === 'would_have') ? 'would_have' : recommend !== undefined ? 'recommended' : 'done';
+    let outcome: ActionOutcome = commands.some((c) => c.kind === 'would_have') ? 'would_have' : commands.some((c) => c.kind === 'recommend') ? 'recommended' : 'done';
     const detail: ActOnMailboxDecisionResult['detail'] = {};
     let happened = '';
 
@@ -140,20 +153,9 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
         } catch (error) {
           if (!(error instanceof ApplicationFailure) || error.nonRetryable !== true) {
             // Audited once however many attempts fail; Temporal retries with its backoff.
+            const why = error instanceof Error ? error.message : String(error);
             await tenant(organizationId, (tx) =>
-              appendAudit(tx, {
-                organizationId,
-                entityType: 'mailbox',
-                entityId: email,
-                action: 'mailbox_action_retrying',
-                actor: e.actor,
-                mode: e.mode,
-                settingsVersion: e.settingsVersion,
-                trigger: e.trigger,
-                engineVersion: ENGINE_VERSION,
-                idempotencyKey: `${e.decisionId}#retrying`,
-                message: `Drason could not yet ${OUTCOME_SENTENCE[call].verb} mailbox ${email} in Smartlead (${error instanceof Error ? error.message : String(error)}); it keeps retrying (decision ${e.decisionId}).`,
-              }),
+              auditRetrying(tx, subject, e, `Drason could not yet ${OUTCOME_SENTENCE[call].verb} mailbox ${email} in Smartlead (${why}); it keeps retrying (decision ${e.decisionId}).`),
             );
             throw error;
           }
@@ -164,33 +166,13 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
       if (outcome === 'impossible') happened = ` Drason could not ${OUTCOME_SENTENCE[call].verb} it in Smartlead: ${detail.reason}.`;
     }
 
-    await tenant(organizationId, async (tx) => {
-      if (recommend !== undefined) {
-        await tx('recommendations')
-          .insert({
-            organization_id: organizationId,
-            entity_type: 'mailbox',
-            entity_key: email,
-            action: recommend.action,
-            decision_id: e.decisionId,
-            status: 'pending',
-            message: e.message,
-            trigger: JSON.stringify(e.trigger),
-            settings_version: e.settingsVersion,
-          })
-          .onConflict(['organization_id', 'decision_id'])
-          .ignore();
-      }
-      for (const c of commands) {
-        if (c.kind === 'supersede_recommendation') {
-          await tx('recommendations').where({ decision_id: c.decisionId, status: 'pending' }).update({ status: 'superseded' });
-        }
-        if (c.kind === 'resolve_recommendation') {
-          await tx('recommendations')
-            .where({ decision_id: c.decisionId, status: 'pending' })
-            .update(c.status === 'applied' ? { status: 'applied', applied_at: tx.fn.now(), applied_by: c.actor } : { status: 'superseded' });
-        }
-      }
+    return tenant(organizationId, async (tx): Promise<ActOnMailboxDecisionResult> => {
+      // Attempts of one decision that overlap (a retry started while the first still ran) take turns here, and the
+      // later one finds the decision recorded: what follows is written once, member states included.
+      await tx.raw(`select pg_advisory_xact_lock(hashtextextended('drason-decision:' || ?, 0))`, [e.decisionId]);
+      const meanwhile = await recordedOutcome<ActOnMailboxDecisionResult['detail']>(tx, e.decisionId);
+      if (meanwhile !== undefined) return { ...meanwhile, alreadyRecorded: true };
+      await writeRecommendations(tx, subject, e, commands);
       await tx('mailboxes')
         .where({ email })
         .update({
@@ -200,36 +182,24 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
           cooldown_until: input.row.cooldownUntil === null ? null : new Date(input.row.cooldownUntil),
           state_changed_at: new Date(input.row.stateChangedAt),
           settings_version: e.settingsVersion,
+          ...automationStoppedColumns(input.row.automationStopped),
         });
-      await appendAudit(tx, {
-        organizationId,
-        entityType: 'mailbox',
-        entityId: email,
-        action: e.action,
-        actor: e.actor,
-        mode: e.mode,
-        settingsVersion: e.settingsVersion,
-        trigger: e.trigger,
-        engineVersion: ENGINE_VERSION,
-        idempotencyKey: e.decisionId,
-        message: `${e.message}${happened}`,
-      });
-      await tx('entity_actions')
-        .insert({
-          organization_id: organizationId,
-          decision_id: e.decisionId,
-          entity_type: 'mailbox',
-          entity_key: email,
-          action: e.action,
-          mode: e.mode,
-          outcome,
-          detail: JSON.stringify(detail),
-        })
-        .onConflict(['organization_id', 'decision_id'])
-        .ignore();
+      const manual = input.row.manual ?? false;
+      // A manual pause takes a hold even when the mailbox was already paused: its campaigns and domain hear of it.
+      if (e.from !== e.to || (manual && e.trigger.signals.includes('override'))) {
+        await enqueueMemberState(tx, { organizationId, mailbox: email, state: input.row.state, manual, at: input.row.stateChangedAt, decisionId: e.decisionId, actor: e.actor });
+        await notifyRelayAtCommit(tx);
+      }
+      await closeDecision(tx, subject, e, outcome, detail, happened);
+      return { outcome, detail, alreadyRecorded: false };
     });
-    return { outcome, detail, alreadyRecorded: false };
   }
+}
+
+/** The mailbox row's escalation-loop stop columns for what the workflow reported (nothing when it reported nothing). */
+function automationStoppedColumns(stopped: ActOnMailboxDecisionInput['row']['automationStopped']): Record<string, Date | string | null> {
+  if (stopped === undefined) return {};
+  return { automation_stopped_at: stopped === null ? null : new Date(stopped.at), automation_stopped_reason: stopped?.reason ?? null };
 }
 
 export type MailboxEngineActivities = ReturnType<typeof createMailboxEngineActivities>;

@@ -20,6 +20,7 @@ import type { Db } from '../db/knex';
 import { withTenant, type Tx } from '../db/tenant';
 import { appendAudit, type NewAuditEntry } from '../db/repositories/audit';
 import type { Integrations } from '../db/repositories/integrations';
+import { enqueueMembershipChanges, notifyRelayAtCommit, type LinkChange } from '../db/repositories/commands';
 import { ensureMailboxes } from '../db/repositories/events';
 import { ENGINE_VERSION } from '../domain/engineVersion';
 import {
@@ -351,7 +352,9 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
   return {
     /**
      * Reads campaigns, email accounts and their links from Smartlead and reconciles Drason's view: new, renamed,
-     * paused/resumed, deleted externally (or back), each change applied and audited in one transaction.
+     * paused/resumed, deleted externally (or back), each change applied and audited in one transaction. Links added
+     * or removed also store, in that transaction, one `membership_changed` command per campaign and per domain they
+     * touch (their engines judge membership again) and wake the relay at commit.
      * Re-running it finds nothing left to change, so it is safe to retry.
      */
     async syncSmartlead(input: { organizationId: string; reason: string }): Promise<SyncResult> {
@@ -395,6 +398,13 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
         }
         const changes = reconcile({ known, remote });
         await applyChanges(tx, organizationId, changes, [...remote.mailboxes.map((m) => m.email), ...remote.links.map((l) => l.email)]);
+        const links = changes.flatMap((c): LinkChange[] =>
+          c.kind === 'link_added' || c.kind === 'link_removed' ? [{ campaignId: c.campaignId, email: c.email, linked: c.kind === 'link_added' }] : [],
+        );
+        if (links.length > 0) {
+          await enqueueMembershipChanges(tx, organizationId, links, 'system');
+          await notifyRelayAtCommit(tx);
+        }
         await tx('campaigns').update({ last_synced_at: tx.fn.now() });
         for (const change of changes) {
           const entity: Pick<NewAuditEntry, 'entityType' | 'entityId'> =
