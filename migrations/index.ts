@@ -10,6 +10,7 @@ import * as m004 from './004_entity_keys';
 import * as m005 from './005_event_pipeline';
 import * as m006 from './006_mailbox_engine';
 import * as m007 from './007_escalation';
+import * as m008 from './008_campaign_senders';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -23,4 +24,5 @@ export const migrations: NamedMigration[] = [
   { name: '005_event_pipeline', ...m005 },
   { name: '006_mailbox_engine', ...m006 },
   { name: '007_escalation', ...m007 },
+  { name: '008_campaign_senders', ...m008 },
 ];

@@ -12,6 +12,7 @@ import type { ActOnEscalationDecisionInput, ActOnEscalationDecisionResult, Escal
 import { createIntegrations } from '../../src/db/repositories/integrations';
 import { createOrganizationWithAdminKey } from '../../src/db/repositories/organizations';
 import { ensureMailboxes, storeEvents } from '../../src/db/repositories/events';
+import { countQueuedEvents } from '../../src/db/repositories/relay';
 import { withTenant } from '../../src/db/tenant';
 import type { EscalationKind } from '../../src/domain/escalationMachine';
 import type { Command, MailboxState } from '../../src/domain/mailboxMachine';
@@ -60,6 +61,8 @@ describe('actOnEscalationDecision (PostgreSQL + Smartlead simulator)', function 
       { idempotencyKey: 'bob-sent-1', type: 'EmailSent', source: 'smartlead', occurredAt: new Date(), mailbox: BOB, campaignId: ids.B },
     ]);
     assert.equal(stored.size, 1);
+    // The relay's count stage records that bob sent for B (campaign_senders).
+    await withTenant(database.db, organizationId, (tx) => countQueuedEvents(tx, organizationId, 100));
     activities = createActivities({ db: database.db, integrations, clientOptions: FAST_SMARTLEAD_CLIENT });
   });
   after(async () => {

@@ -17,6 +17,7 @@ import { createActivities } from '../../src/activities';
 import type { ActOnMailboxDecisionInput, ActOnMailboxDecisionResult } from '../../src/activities/mailboxEngine';
 import { enqueueCommand, pendingCommands, type CommandEntityType } from '../../src/db/repositories/commands';
 import { ensureMailboxes, ingestEvents } from '../../src/db/repositories/events';
+import { countQueuedEvents } from '../../src/db/repositories/relay';
 import { createIntegrations } from '../../src/db/repositories/integrations';
 import { createOrganizationWithAdminKey } from '../../src/db/repositories/organizations';
 import { withTenant } from '../../src/db/tenant';
@@ -153,6 +154,8 @@ describe('campaign and domain commands: member states, membership changes, deliv
         { idempotencyKey: 'old-303', type: 'EmailSent', source: 'api', occurredAt: new Date(Date.now() - 8 * DAY_MS), mailbox, campaignId: '303', flags: ['stale'] },
         { idempotencyKey: 'other-404', type: 'EmailSent', source: 'api', occurredAt: new Date(), mailbox: 'alex@member-mail.com', campaignId: '404' },
       ]);
+      // The relay's count stage records who sent for which campaign (campaign_senders).
+      await withTenant(t.db, org, (tx) => countQueuedEvents(tx, org, 1000));
 
       const d = decision(org, 'Sam@Member-Mail.com', 'warning', 'paused');
       // Two attempts at once (a retry started while the first still ran), then one more after both.

@@ -1,7 +1,8 @@
 /**
  * Which mailboxes send for which campaign: the links the Smartlead sync keeps (campaign_mailboxes) together with the
- * campaign ids seen in each mailbox's own events of the last 7 days (a campaign not synced yet, or a link the sync
- * has not seen, still counts). Read by the campaign and domain engines (src/activities/escalation.ts).
+ * campaigns each mailbox sent for in the last 7 days (campaign_senders, kept by the relay's count stage from the events
+ * it counts: a campaign not synced yet, or a link the sync has not seen, still counts). Read by the campaign and
+ * domain engines (src/activities/escalation.ts) and the mailbox act activity (src/activities/mailboxEngine.ts).
  */
 import type { Tx } from '../tenant';
 
@@ -16,8 +17,8 @@ export async function campaignsOfMailboxes(tx: Tx, emails: readonly string[], at
     `with m as (select id, email_key from mailboxes where email_key = any(?::text[]))
      select m.email_key as email, l.campaign_id from campaign_mailboxes l join m on m.id = l.mailbox_id
      union
-     select m.email_key, e.campaign_id from m join events e on e.mailbox_id = m.id
-      where e.campaign_id is not null and e.occurred_at >= ?
+     select m.email_key, s.campaign_id from m join campaign_senders s on s.mailbox_id = m.id
+      where s.last_seen_at >= date_trunc('hour', ?::timestamptz)
      order by 1, 2`,
     [emails.map((e) => e.toLowerCase()), new Date(atMs - MEMBERSHIP_FROM_EVENTS_MS)],
   )) as { rows: { email: string; campaign_id: string }[] };
@@ -35,9 +36,10 @@ export async function campaignsOfDomain(tx: Tx, domain: string, atMs: number): P
     `with m as (select m.id from mailboxes m join domains d on d.organization_id = m.organization_id and d.id = m.domain_id where d.name_key = lower(?))
      select l.campaign_id from campaign_mailboxes l join m on m.id = l.mailbox_id
      union
-     select e.campaign_id from m join events e on e.mailbox_id = m.id where e.campaign_id is not null and e.occurred_at >= ?
+     select s.campaign_id from m join campaign_senders s on s.mailbox_id = m.id where s.last_seen_at >= date_trunc('hour', ?::timestamptz)
      order by 1`,
     [domain, new Date(atMs - MEMBERSHIP_FROM_EVENTS_MS)],
   )) as { rows: { campaign_id: string }[] };
   return rows.rows.map((r) => r.campaign_id);
 }
+

@@ -64,8 +64,18 @@ export const COUNT_QUEUED_SQL = `with claimed as (
              reputation_blocks = t.reputation_blocks + excluded.reputation_blocks
        returning 1
      ), counted as (
-       select e.id, e.type, e.mailbox_id, e.received_at from events e
+       select e.id, e.type, e.mailbox_id, e.received_at, e.campaign_id, e.occurred_at from events e
         where e.organization_id = drason_current_org() and e.id = any(array(select event_id from gone))
+     ), senders as (
+       -- Which mailbox sends for which campaign (membership for the campaign and domain engines), to the hour:
+       -- a pair already seen within the hour is not written again.
+       insert into campaign_senders as p (organization_id, campaign_id, mailbox_id, last_seen_at)
+       select drason_current_org(), c.campaign_id, c.mailbox_id, date_trunc('hour', max(c.occurred_at)) from counted c
+        where c.campaign_id is not null and c.mailbox_id is not null
+        group by c.mailbox_id, c.campaign_id order by c.mailbox_id, c.campaign_id
+       on conflict (organization_id, mailbox_id, campaign_id) do update set last_seen_at = excluded.last_seen_at
+        where p.last_seen_at < excluded.last_seen_at
+       returning 1
      ), to_signal as (
        insert into signal_queue (organization_id, event_id, mailbox_id)
        select drason_current_org(), c.id, c.mailbox_id from counted c where c.type in ('HardBounce', 'DeliveryFailure')
@@ -74,6 +84,7 @@ export const COUNT_QUEUED_SQL = `with claimed as (
      select (select count(*) from counted)::int as counted,
             (select count(*) from to_signal)::int as queued,
             (select count(*) from upserted)::int as counters,
+            (select count(*) from senders)::int as senders,
             (select array_agg((extract(epoch from received_at) * 1000)::bigint) from counted) as received`;
 
 /** Stage 1 for the current organization: counts up to `limit` queued events. */
