@@ -8,8 +8,9 @@ import crypto from 'node:crypto';
 import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '../../src/config';
 import { createIntegrations, type Integrations } from '../../src/db/repositories/integrations';
 import { Keyring, generateEncryptionKeySpec } from '../../src/security/encryption';
+import { resetSmartleadRegistries } from '../../src/smartlead';
 import type { SmartleadSimulator } from '../../src/smartlead/simulator';
-import { startApiComponent } from '../../src/workers/components';
+import { installTemporalRuntime, startApiComponent, startWorkerComponent, type RuntimeSettings } from '../../src/workers/components';
 import { until } from './processes';
 import { createTestDatabase, testTemporal, type TestDatabase } from './stack';
 
@@ -154,4 +155,51 @@ export async function organizationOnSimulator(
   assert.equal(put.status, 200, JSON.stringify(put.json));
   sim.webhooks.setTarget(saved.json.webhookUrl, { secretKey: null });
   return { key, organizationId: created.json.organization.id };
+}
+
+export interface EngineStack {
+  database: TestDatabase;
+  /** The shared Temporal dev server's address (the worker polls `taskQueue` there). */
+  temporalAddress: string;
+  taskQueue: string;
+  apiUrl: string;
+  /** Stops the API and the worker, then drops the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * What the engine suites run against: a fresh test database, the worker (relay and Temporal worker) and the API in
+ * this process on a task queue of their own, with Smartlead's own rate limit as the client's budget (the simulator's
+ * default limit).
+ */
+export async function startEngineStack(platformToken: string, taskQueuePrefix: string): Promise<EngineStack> {
+  installTemporalRuntime('ERROR');
+  resetSmartleadRegistries();
+  const database = await createTestDatabase();
+  const temporal = await testTemporal();
+  const taskQueue = `${taskQueuePrefix}-${crypto.randomUUID()}`;
+  const settings: RuntimeSettings = {
+    databaseUrl: database.appUrl,
+    poolMax: 5,
+    temporal: { address: temporal.address, namespace: 'default', taskQueue },
+    adminToken: platformToken,
+    host: '127.0.0.1',
+    port: 0,
+    encryptionKeys: generateEncryptionKeySpec('k1'),
+    rateLimits: DEFAULT_RATE_LIMITS,
+    smartleadRateLimit: { maxRequests: 10, perMs: 2000 },
+  };
+  const worker = await startWorkerComponent(settings, { db: database.db });
+  const api = await startApiComponent(settings, { db: database.db });
+  return {
+    database,
+    temporalAddress: temporal.address,
+    taskQueue,
+    apiUrl: api.url,
+    async stop() {
+      await api.stop();
+      await worker.stop();
+      await database.drop();
+    },
+  };
 }
