@@ -18,7 +18,7 @@ export interface Row {
 }
 
 export interface ScenarioReport {
-  scenario: 'ingest' | 'delivery' | 'e2e';
+  scenario: 'ingest' | 'delivery' | 'e2e' | 'escalation';
   title: string;
   measuredAt: string;
   /** What was run, in one paragraph. */
@@ -33,7 +33,7 @@ export interface ScenarioReport {
 }
 
 export const RESULTS_DIR = path.join(__dirname, 'results');
-const SCENARIOS: ScenarioReport['scenario'][] = ['ingest', 'delivery', 'e2e'];
+const SCENARIOS: ScenarioReport['scenario'][] = ['ingest', 'delivery', 'e2e', 'escalation'];
 
 export const fmt = {
   int: (x: number): string => Math.round(x).toLocaleString('en-US'),
@@ -80,7 +80,7 @@ export function writeSummary(extra: string[] = []): string {
   const md = [
     '# Benchmark',
     '',
-    `Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}. Command: \`npm run bench\` (one scenario: \`npm run bench -- --scenario ingest|delivery|e2e\`).`,
+    `Machine: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}. Command: \`npm run bench\` (one scenario: \`npm run bench -- --scenario ingest|delivery|e2e|escalation\`; escalation is not part of \`all\`).`,
     'Every scenario runs on a fresh embedded PostgreSQL and Temporal dev server on this machine; the load client is a separate Node process on the same cores.',
     ...extra,
     '',

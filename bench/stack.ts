@@ -169,17 +169,23 @@ export async function waitDrained(check: pg.Client, timeoutMs: number): Promise<
  * workflow starts at its mailbox's first bounce and then lives on). One hard bounce per mailbox, posted in batches,
  * then wait until each mailbox's workflow has audited it. Not measured; the scenarios say they do it.
  */
-export async function primeMailboxWorkflows(apiUrl: string, key: string, check: pg.Client, organizationId: string, mailboxes: number, prefix = 'prime'): Promise<void> {
+export async function primeMailboxWorkflows(
+  apiUrl: string,
+  key: string,
+  check: pg.Client,
+  organizationId: string,
+  mailboxes: number,
+  prefix = 'prime',
+  /** Another workload's mailbox names and campaigns (default: bench/workload.ts's, all campaign 1000; undefined: none), and a longer wait. */
+  o: { mailbox?: (m: number) => string; campaignId?: (m: number) => string | undefined; timeoutMs?: number } = {},
+): Promise<void> {
   const since = new Date();
   const occurredAt = since.toISOString();
   for (let first = 0; first < mailboxes; first += 500) {
-    const events = Array.from({ length: Math.min(500, mailboxes - first) }, (_, i) => ({
-      id: `${prefix}-${first + i}`,
-      type: 'HardBounce',
-      occurredAt,
-      mailbox: mailboxName(first + i),
-      campaignId: '1000',
-    }));
+    const events = Array.from({ length: Math.min(500, mailboxes - first) }, (_, i) => {
+      const campaignId = o.campaignId === undefined ? '1000' : o.campaignId(first + i);
+      return { id: `${prefix}-${first + i}`, type: 'HardBounce', occurredAt, mailbox: (o.mailbox ?? mailboxName)(first + i), ...(campaignId === undefined ? {} : { campaignId }) };
+    });
     const res = await fetch(`${apiUrl}/v1/events`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -187,7 +193,7 @@ export async function primeMailboxWorkflows(apiUrl: string, key: string, check: 
     });
     if (res.status !== 202) throw new Error(`priming mailboxes: POST /v1/events answered ${res.status}: ${await res.text()}`);
   }
-  await waitFor(`all ${mailboxes} mailbox workflows to be running`, 300_000, 250, async () => {
+  await waitFor(`all ${mailboxes} mailbox workflows to be running`, o.timeoutMs ?? 300_000, 250, async () => {
     const { rows } = await check.query<{ n: string }>(
       `select count(distinct entity_id) as n from audit_log
         where organization_id = $1 and entity_type = 'mailbox' and action = 'events_observed' and at >= $2`,
