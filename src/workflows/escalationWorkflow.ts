@@ -65,6 +65,7 @@ export interface EscalationWorkflowState {
   membersChanged?: string[];
   settingsChanged?: number;
   riskScore: number;
+  lastMemberActionAt?: number;
 }
 
 export interface EscalationSnapshot {
@@ -93,6 +94,18 @@ export async function domainWorkflow(input: DomainWorkflowInput): Promise<void> 
   return escalationEntity('domain', input.domain.trim().toLowerCase(), input);
 }
 
+/**
+ * Where the entity's own windows start: its last resume, or the last time the mailbox level paused or resumed one of
+ * its mailboxes, whichever is later. What was sent before a mailbox's pause was answered by that pause (as what came
+ * before the entity's own pause was answered by it): a campaign must not pause for the bounces of a mailbox that was
+ * already paused for them, after that mailbox recovered.
+ */
+export function countsFrom(resumedAt: number | undefined, lastMemberActionAt: number | undefined): number | undefined {
+  if (resumedAt === undefined) return lastMemberActionAt;
+  if (lastMemberActionAt === undefined) return resumedAt;
+  return Math.max(resumedAt, lastMemberActionAt);
+}
+
 async function escalationEntity(kind: EscalationKind, key: string, input: CampaignWorkflowInput | DomainWorkflowInput): Promise<void> {
   // State first, handlers second (so no signal arrives before there is somewhere to put it).
   const carried = input.state;
@@ -105,6 +118,8 @@ async function escalationEntity(kind: EscalationKind, key: string, input: Campai
   let membersChanged = new Set<string>(carried?.membersChanged ?? []);
   let settingsChanged = carried?.settingsChanged;
   let riskScore = carried?.riskScore ?? 0;
+  /** The last time the mailbox level acted on a member (paused or resumed it): see `countsFrom`. */
+  let lastMemberActionAt = carried?.lastMemberActionAt;
   const actions: ActOnEscalationDecisionInput[] = [];
   let batchesThisRun = 0;
   const shouldContinueAsNew = (): boolean => workflowInfo().continueAsNewSuggested || batchesThisRun >= (input.maxBatchesPerRun ?? DEFAULT_MAX_BATCHES_PER_RUN);
@@ -114,6 +129,7 @@ async function escalationEntity(kind: EscalationKind, key: string, input: Campai
     const report: MemberReport = { mailbox: c.mailbox.toLowerCase(), state: c.state, manual: c.manual, at: c.at };
     const before = reports.get(report.mailbox);
     if (before !== undefined && before.at > report.at) return; // an older transition arriving late
+    if (report.state === 'paused' || report.state === 'recovering') lastMemberActionAt = Math.max(lastMemberActionAt ?? 0, report.at);
     reports.delete(report.mailbox);
     if (memberDegraded(kind, report)) {
       reports.set(report.mailbox, report);
@@ -163,16 +179,17 @@ async function escalationEntity(kind: EscalationKind, key: string, input: Campai
       let read: Awaited<ReturnType<Activities['readEscalationInput']>> | undefined;
       let readFor: number | undefined;
       for (const trigger of triggers) {
-        if (read === undefined || readFor !== machine.resumedAt) {
+        const from = countsFrom(machine.resumedAt, lastMemberActionAt);
+        if (read === undefined || readFor !== from) {
           read = await local.readEscalationInput({
             organizationId: input.organizationId,
             kind,
             key,
             at: now,
-            ...(machine.resumedAt === undefined ? {} : { resumedAt: machine.resumedAt }),
+            ...(from === undefined ? {} : { resumedAt: from }),
             reported: [...reports.values()].map((r) => ({ mailbox: r.mailbox, state: r.state })),
           });
-          readFor = machine.resumedAt;
+          readFor = from;
         }
         const d = decideEscalation(
           machine,
@@ -212,6 +229,7 @@ async function escalationEntity(kind: EscalationKind, key: string, input: Campai
           commandsSeen: commandsSeen.seen,
           inbox,
           riskScore,
+          ...(lastMemberActionAt === undefined ? {} : { lastMemberActionAt }),
           ...(membersChanged.size === 0 ? {} : { membersChanged: [...membersChanged] }),
           ...(settingsChanged === undefined ? {} : { settingsChanged }),
         },
