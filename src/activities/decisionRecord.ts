@@ -24,6 +24,15 @@ export async function recordedOutcome<D>(tx: Tx, decisionId: string): Promise<{ 
   return (await tx('entity_actions').where({ decision_id: decisionId }).first('outcome', 'detail')) as { outcome: ActionOutcome; detail: D } | undefined;
 }
 
+/**
+ * Opens the transaction that closes a decision: attempts of one decision that overlap (a retry started while the
+ * first still ran) take turns on its lock, and the later one finds the decision recorded (returned) and writes nothing.
+ */
+export async function lockDecision<D>(tx: Tx, decisionId: string): Promise<{ outcome: ActionOutcome; detail: D } | undefined> {
+  await tx.raw(`select pg_advisory_xact_lock(hashtextextended('drason-decision:' || ?, 0))`, [decisionId]);
+  return recordedOutcome<D>(tx, decisionId);
+}
+
 /** The decision's recommendation work: a new recommendation (suggest mode), and the ones it supersedes or resolves. */
 export async function writeRecommendations(tx: Tx, subject: DecisionSubject, e: Explanation, commands: readonly Command[]): Promise<void> {
   const recommend = commands.find((c): c is Extract<Command, { kind: 'recommend' }> => c.kind === 'recommend');

@@ -22,8 +22,11 @@
  * the hold (`applied` false when Smartlead must still be told); (2) POST PAUSED (harmless when repeated) and mark it
  * applied. A retry finds its own hold and only repeats step 2. Releasing is one step under the lock: delete the hold;
  * if none is left and Smartlead says PAUSED, POST START before commit (a retry after a lost commit finds it ACTIVE).
+ * The Smartlead client (and its credentials) is loaded before any lock, and at most CAMPAIGN_TRANSACTIONS_AT_ONCE
+ * such transactions run in a process: a storm pausing many campaigns waits its turn without draining the pool.
  */
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import Bottleneck from 'bottleneck';
 import { readBuckets } from '../db/repositories/counters';
 import { campaignsOfDomain, campaignsOfMailboxes } from '../db/repositories/membership';
 import { currentSettings } from '../db/repositories/settings';
@@ -32,7 +35,7 @@ import type { DegradedMember, EscalationKind } from '../domain/escalationMachine
 import type { Command, DecisionSettings, Explanation, MailboxState } from '../domain/mailboxMachine';
 import { sumBuckets, summarizeWindows, type WindowCounts, type WindowSummary } from '../domain/rollingWindows';
 import { smartleadAccess, type SmartleadActivityDeps } from './smartlead';
-import { auditRetrying, closeDecision, recordedOutcome, writeRecommendations, type ActionOutcome, type DecisionSubject } from './decisionRecord';
+import { auditRetrying, closeDecision, lockDecision, recordedOutcome, writeRecommendations, type ActionOutcome, type DecisionSubject } from './decisionRecord';
 
 export interface ReadEscalationInputRequest {
   organizationId: string;
@@ -40,6 +43,7 @@ export interface ReadEscalationInputRequest {
   /** Campaign id, or lower-case domain name. */
   key: string;
   at: number;
+  /** Windows count only buckets starting at or after this (the entity's last resume, or its mailbox level's last action). */
   resumedAt?: number;
   /** The mailboxes the workflow holds as degraded (lower-case), with their reported state. */
   reported: { mailbox: string; state: MailboxState }[];
@@ -123,34 +127,58 @@ export function describeEffects(effects: CampaignEffect[]): string {
   return ` ${text[0]!.toUpperCase()}${text.slice(1)}.`;
 }
 
+/**
+ * Campaign hold/release transactions in flight at once in this process. Each keeps one pooled connection and the
+ * campaign's lock across its Smartlead calls (which wait their turn in the organization's rate limit), so a storm
+ * that pauses dozens of campaigns queues here instead of draining the pool that counting and deciding need.
+ */
+export const CAMPAIGN_TRANSACTIONS_AT_ONCE = 3;
+
+/** A Smartlead client on the organization's key, loaded once per attempt, before any campaign lock is taken. */
+interface Smartlead {
+  status(campaignId: string): Promise<string>;
+  set(campaignId: string, status: 'PAUSED' | 'START'): Promise<void>;
+}
+
 export function createEscalationActivities(deps: SmartleadActivityDeps) {
   const { tenant, clientFor, fail } = smartleadAccess(deps);
+  const campaignTransactions = new Bottleneck({ maxConcurrent: CAMPAIGN_TRANSACTIONS_AT_ONCE });
 
   /** The campaign's advisory lock, held until the transaction ends: holds of one campaign change one at a time. */
   const lockCampaign = (tx: Tx, organizationId: string, campaignId: string) =>
     tx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`campaign-hold:${organizationId}:${campaignId}`]);
+  /** One campaign's transaction, queued behind the others of this process (see CAMPAIGN_TRANSACTIONS_AT_ONCE). */
+  const campaignTransaction = <T>(organizationId: string, campaignId: string, work: (tx: Tx) => Promise<T>): Promise<T> =>
+    campaignTransactions.schedule(() =>
+      tenant(organizationId, async (tx) => {
+        await lockCampaign(tx, organizationId, campaignId);
+        return work(tx);
+      }),
+    );
 
-  async function smartleadStatus(organizationId: string, campaignId: string): Promise<string> {
+  async function smartleadFor(organizationId: string): Promise<Smartlead> {
     const { client, fingerprint } = await clientFor(organizationId, { singleAttempt: true });
-    try {
-      return (await client.getCampaign(campaignId)).status;
-    } catch (error) {
-      return fail(organizationId, `read campaign ${campaignId}`, { kind: 'campaign', campaignId }, error, fingerprint);
-    }
+    const failed = (operation: string, campaignId: string, error: unknown) => fail(organizationId, operation, { kind: 'campaign', campaignId }, error, fingerprint);
+    return {
+      status: async (campaignId) => {
+        try {
+          return (await client.getCampaign(campaignId)).status;
+        } catch (error) {
+          return failed(`read campaign ${campaignId}`, campaignId, error);
+        }
+      },
+      set: async (campaignId, status) => {
+        try {
+          await (status === 'PAUSED' ? client.pauseCampaign(campaignId) : client.resumeCampaign(campaignId));
+        } catch (error) {
+          await failed(`${status === 'PAUSED' ? 'pause' : 'start'} campaign ${campaignId}`, campaignId, error);
+        }
+      },
+    };
   }
 
-  async function setStatus(organizationId: string, campaignId: string, status: 'PAUSED' | 'START'): Promise<void> {
-    const { client, fingerprint } = await clientFor(organizationId, { singleAttempt: true });
-    try {
-      await (status === 'PAUSED' ? client.pauseCampaign(campaignId) : client.resumeCampaign(campaignId));
-    } catch (error) {
-      await fail(organizationId, `${status === 'PAUSED' ? 'pause' : 'start'} campaign ${campaignId}`, { kind: 'campaign', campaignId }, error, fingerprint);
-    }
-  }
-
-  async function hold(organizationId: string, campaignId: string, holder: string, decisionId: string, reason: string): Promise<CampaignEffect> {
-    const step1 = await tenant(organizationId, async (tx): Promise<{ mustPause: boolean; effect: CampaignEffect }> => {
-      await lockCampaign(tx, organizationId, campaignId);
+  async function hold(organizationId: string, smartlead: Smartlead, campaignId: string, holder: string, decisionId: string, reason: string): Promise<CampaignEffect> {
+    const step1 = await campaignTransaction(organizationId, campaignId, async (tx): Promise<{ mustPause: boolean; effect: CampaignEffect }> => {
       const holds = (await tx('campaign_holds').where({ campaign_id: campaignId }).select('holder', 'applied')) as { holder: string; applied: boolean }[];
       const own = holds.find((h) => h.holder === holder);
       if (own !== undefined) return { mustPause: !own.applied, effect: { campaignId, result: own.applied ? 'held_already_paused' : 'paused', detail: holder } };
@@ -159,7 +187,7 @@ export function createEscalationActivities(deps: SmartleadActivityDeps) {
         await tx('campaign_holds').insert({ ...row, applied: true });
         return { mustPause: false, effect: { campaignId, result: 'held_already_paused', detail: holds.map((h) => h.holder).join(', ') } };
       }
-      const status = await smartleadStatus(organizationId, campaignId);
+      const status = await smartlead.status(campaignId);
       if (status !== RUNNING) {
         await tx('campaign_holds').insert([
           { ...row, holder: 'external', reason: `status ${status} in Smartlead before Drason paused it`, applied: true },
@@ -171,25 +199,24 @@ export function createEscalationActivities(deps: SmartleadActivityDeps) {
       return { mustPause: true, effect: { campaignId, result: 'paused' } };
     });
     if (step1.mustPause) {
-      await setStatus(organizationId, campaignId, 'PAUSED');
+      await smartlead.set(campaignId, 'PAUSED');
       await tenant(organizationId, (tx) => tx('campaign_holds').where({ campaign_id: campaignId, holder }).update({ applied: true }));
     }
     return step1.effect;
   }
 
-  async function release(organizationId: string, campaignId: string, holders: string[] | 'all', who: string): Promise<CampaignEffect> {
-    return tenant(organizationId, async (tx): Promise<CampaignEffect> => {
-      await lockCampaign(tx, organizationId, campaignId);
+  async function release(organizationId: string, smartlead: Smartlead, campaignId: string, holders: string[] | 'all', who: string): Promise<CampaignEffect> {
+    return campaignTransaction(organizationId, campaignId, async (tx): Promise<CampaignEffect> => {
       const mine = tx('campaign_holds').where({ campaign_id: campaignId });
       const deleted = await (holders === 'all' ? mine : mine.whereIn('holder', holders)).delete();
       // (A person's resume goes on: it starts a campaign paused in Smartlead even when Drason held nothing.)
       if (deleted === 0 && holders !== 'all') return { campaignId, result: 'not_held', detail: who };
       const left = (await tx('campaign_holds').where({ campaign_id: campaignId }).select('holder')) as { holder: string }[];
       if (left.length > 0) return { campaignId, result: 'still_held', detail: left.map((h) => h.holder).join(', ') };
-      const status = await smartleadStatus(organizationId, campaignId);
+      const status = await smartlead.status(campaignId);
       if (status === RUNNING) return { campaignId, result: 'already_running' };
       if (status !== 'PAUSED') return { campaignId, result: 'not_resumable', detail: status };
-      await setStatus(organizationId, campaignId, 'START');
+      await smartlead.set(campaignId, 'START');
       return { campaignId, result: 'started' };
     });
   }
@@ -224,9 +251,10 @@ export function createEscalationActivities(deps: SmartleadActivityDeps) {
     if (call !== undefined) {
       const holder = holderOf(kind, key, call.via);
       try {
+        const smartlead = await smartleadFor(organizationId);
         if (call.kind === 'suspend') {
           const targets = kind === 'campaign' ? [key] : await tenant(organizationId, (tx) => campaignsOfDomain(tx, key, Date.now()));
-          effects = await forEachCampaign(targets, (id) => hold(organizationId, id, holder, e.decisionId, e.pauseReason ?? e.message));
+          effects = await forEachCampaign(targets, (id) => hold(organizationId, smartlead, id, holder, e.decisionId, e.pauseReason ?? e.message));
         } else {
           // A person's resume of a campaign releases every hold on it; otherwise each entity releases its own.
           const everything = kind === 'campaign' && call.via === 'override';
@@ -234,7 +262,7 @@ export function createEscalationActivities(deps: SmartleadActivityDeps) {
             kind === 'campaign'
               ? [key]
               : ((await tenant(organizationId, (tx) => tx('campaign_holds').where({ holder }).orderBy('campaign_id').pluck('campaign_id'))) as string[]);
-          effects = await forEachCampaign(targets, (id) => release(organizationId, id, everything ? 'all' : [holder], `${kind} ${key}`));
+          effects = await forEachCampaign(targets, (id) => release(organizationId, smartlead, id, everything ? 'all' : [holder], `${kind} ${key}`));
         }
       } catch (error) {
         if (!(error instanceof ApplicationFailure) || error.nonRetryable !== true) {
@@ -256,7 +284,9 @@ export function createEscalationActivities(deps: SmartleadActivityDeps) {
           ? ` No campaign sends from it, so nothing changed in Smartlead.`
           : describeEffects(effects);
 
-    await tenant(organizationId, async (tx) => {
+    return tenant(organizationId, async (tx): Promise<ActOnEscalationDecisionResult> => {
+      const meanwhile = await lockDecision<{ campaigns?: CampaignEffect[] }>(tx, e.decisionId);
+      if (meanwhile !== undefined) return { outcome: meanwhile.outcome, campaigns: meanwhile.detail.campaigns ?? [], alreadyRecorded: true };
       await writeRecommendations(tx, subject, e, commands);
       const row = input.row;
       const update = {
@@ -273,8 +303,8 @@ export function createEscalationActivities(deps: SmartleadActivityDeps) {
       if (kind === 'campaign') await tx('campaigns').where({ campaign_id: key }).update(update);
       else await tx('domains').where('name_key', key.toLowerCase()).update(update);
       await closeDecision(tx, subject, e, outcome, { campaigns: effects, ...(reason === undefined ? {} : { reason }) }, happened);
+      return { outcome, campaigns: effects, alreadyRecorded: false, ...(reason === undefined ? {} : { reason }) };
     });
-    return { outcome, campaigns: effects, alreadyRecorded: false, ...(reason === undefined ? {} : { reason }) };
   }
 
   return {

@@ -29,7 +29,7 @@ import { currentSettings } from '../db/repositories/settings';
 import type { Command, DecisionSettings, Explanation, MailboxState } from '../domain/mailboxMachine';
 import { sumBuckets, summarizeWindows, type WindowCounts, type WindowSummary } from '../domain/rollingWindows';
 import { normalizeEmail } from '../workflows/ids';
-import { auditRetrying, closeDecision, recordedOutcome, writeRecommendations, type ActionOutcome, type DecisionSubject } from './decisionRecord';
+import { auditRetrying, closeDecision, lockDecision, recordedOutcome, writeRecommendations, type ActionOutcome, type DecisionSubject } from './decisionRecord';
 import { smartleadAccess, type SmartleadActivityDeps } from './smartlead';
 
 export interface ReadDecisionInputRequest {
@@ -169,8 +169,7 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
     return tenant(organizationId, async (tx): Promise<ActOnMailboxDecisionResult> => {
       // Attempts of one decision that overlap (a retry started while the first still ran) take turns here, and the
       // later one finds the decision recorded: what follows is written once, member states included.
-      await tx.raw(`select pg_advisory_xact_lock(hashtextextended('drason-decision:' || ?, 0))`, [e.decisionId]);
-      const meanwhile = await recordedOutcome<ActOnMailboxDecisionResult['detail']>(tx, e.decisionId);
+      const meanwhile = await lockDecision<ActOnMailboxDecisionResult['detail']>(tx, e.decisionId);
       if (meanwhile !== undefined) return { ...meanwhile, alreadyRecorded: true };
       await writeRecommendations(tx, subject, e, commands);
       await tx('mailboxes')
