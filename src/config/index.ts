@@ -62,6 +62,8 @@ export const configSchema = z.object({
   TEMPORAL_ADDRESS: optionalString.describe('host:port of the Temporal frontend. Unset: embedded dev server.'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace.'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('drason-entities').describe('Task queue of the Drason worker.'),
+  TEMPORAL_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(10).max(100_000).default(1000)
+    .describe("Workflows a worker keeps in memory between tasks (about 0.5 MB each); an evicted one is replayed from its history at its next task. Bounds the worker's RSS with many live entities."),
   TEMPORAL_TLS: bool.describe('Use TLS to reach Temporal (true when TEMPORAL_TLS_CERT is set).'),
   TEMPORAL_TLS_CERT: optionalString.describe('Path to the client certificate (mTLS, e.g. Temporal Cloud).'),
   TEMPORAL_TLS_KEY: optionalString.describe('Path to the client private key (mTLS).'),

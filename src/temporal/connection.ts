@@ -7,6 +7,8 @@ export interface TemporalSettings {
   address: string;
   namespace: string;
   taskQueue: string;
+  /** The worker's workflow cache (TEMPORAL_MAX_CACHED_WORKFLOWS); the SDK's default when absent. */
+  maxCachedWorkflows?: number;
   tls?: boolean;
   tlsCertPath?: string;
   tlsKeyPath?: string;

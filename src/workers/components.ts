@@ -80,6 +80,7 @@ export async function startWorkerComponent(settings: RuntimeSettings, options: W
     connection,
     namespace: settings.temporal.namespace,
     taskQueue: settings.temporal.taskQueue,
+    ...(settings.temporal.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: settings.temporal.maxCachedWorkflows }),
     workflowsPath: require.resolve('../workflows'),
     activities: createActivities({
       db,

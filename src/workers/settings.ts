@@ -31,6 +31,7 @@ export function temporalSettings(cfg: Config, address: string): RuntimeSettings[
     address,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+    maxCachedWorkflows: cfg.TEMPORAL_MAX_CACHED_WORKFLOWS,
     tls: cfg.temporalTls,
     ...(cfg.TEMPORAL_TLS_CERT === undefined ? {} : { tlsCertPath: cfg.TEMPORAL_TLS_CERT }),
     ...(cfg.TEMPORAL_TLS_KEY === undefined ? {} : { tlsKeyPath: cfg.TEMPORAL_TLS_KEY }),
