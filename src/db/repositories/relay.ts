@@ -36,8 +36,9 @@ export interface CountedBatch {
 }
 
 /**
- * Stage 1 as one statement (bound: the batch size): claim, delete from the queue, add to the counters through
- * `event_counter_contributions`, queue bounces and failures for signalling. Exported so a test can check its plan.
+ * Stage 1 as one statement (bound: the batch size): claim, delete from the queue, add to the counters (by the rule of
+ * the `event_counter_contributions` view, applied to the claimed rows), note who sent for which campaign, queue
+ * bounces and failures for signalling. Exported so a test can check its plan.
  */
 export const COUNT_QUEUED_SQL = `with claimed as (
        select q.event_id from event_queue q where q.organization_id = drason_current_org()
@@ -46,14 +47,24 @@ export const COUNT_QUEUED_SQL = `with claimed as (
        delete from event_queue q using claimed c
         where q.organization_id = drason_current_org() and q.event_id = c.event_id
        returning q.event_id
+     ), counted as (
+       -- The claimed events, read once by primary key (the claimed ids as an array, not a join: the planner then
+       -- fetches exactly these, however many are stored) and materialized: everything below reads this.
+       select e.id, e.type, e.mailbox_id, e.received_at, e.campaign_id, e.occurred_at, e.flags, e.bounce_class from events e
+        where e.organization_id = drason_current_org() and e.id = any(array(select event_id from gone))
      ), summed as (
-       -- The claimed ids as an array, not a join: the planner then fetches exactly these events by primary key,
-       -- however many are stored (a join let it hash the organization's whole event store).
-       select c.entity_type, c.entity_key, c.bucket_start,
-              sum(c.sent)::int as sent, sum(c.hard_bounces)::int as hard_bounces, sum(c.failures)::int as failures,
-              sum(c.reputation_blocks)::int as reputation_blocks
-         from event_counter_contributions c
-        where c.organization_id = drason_current_org() and c.event_id = any(array(select event_id from gone))
+       -- What each event adds to its mailbox, domain and campaign: the same rule as the event_counter_contributions
+       -- view that rebuilds use (the rebuild test checks they agree), driven from the claimed rows so the plan cannot
+       -- re-read the event store once per domain.
+       select k.entity_type, k.entity_key, drason_bucket_start(c.occurred_at) as bucket_start,
+              sum((c.type = 'EmailSent')::int)::int as sent, sum((c.type = 'HardBounce')::int)::int as hard_bounces,
+              sum((c.type = 'DeliveryFailure')::int)::int as failures,
+              sum((c.type = 'DeliveryFailure' and c.bounce_class = 'reputation')::int)::int as reputation_blocks
+         from counted c
+         join mailboxes m on m.organization_id = drason_current_org() and m.id = c.mailbox_id
+         join domains d on d.organization_id = drason_current_org() and d.id = m.domain_id
+         cross join lateral (values ('mailbox', lower(m.email::text)), ('domain', lower(d.name::text)), ('campaign', c.campaign_id)) as k(entity_type, entity_key)
+        where drason_event_is_counted(c.type, c.mailbox_id, c.flags) and k.entity_key is not null
         group by 1, 2, 3
      ), upserted as (
        insert into entity_counters as t (organization_id, entity_type, entity_key, bucket_start, sent, hard_bounces, failures, reputation_blocks)
@@ -63,9 +74,6 @@ export const COUNT_QUEUED_SQL = `with claimed as (
          set sent = t.sent + excluded.sent, hard_bounces = t.hard_bounces + excluded.hard_bounces, failures = t.failures + excluded.failures,
              reputation_blocks = t.reputation_blocks + excluded.reputation_blocks
        returning 1
-     ), counted as (
-       select e.id, e.type, e.mailbox_id, e.received_at, e.campaign_id, e.occurred_at from events e
-        where e.organization_id = drason_current_org() and e.id = any(array(select event_id from gone))
      ), senders as (
        -- Which mailbox sends for which campaign (membership for the campaign and domain engines), to the hour:
        -- a pair already seen within the hour is not written again.
