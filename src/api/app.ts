@@ -18,6 +18,7 @@ import { mountEntities } from './routes/entities';
 import { mountEvents } from './routes/events';
 import { mountHealth } from './routes/health';
 import { mountIntegrations } from './routes/integrations';
+import { mountLeads } from './routes/leads';
 import { mountOrganizations } from './routes/organizations';
 import { mountSettings } from './routes/settings';
 import { mountOverview } from './routes/overview';
@@ -59,6 +60,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   // Ingestion first: it is most of the traffic, and the router tries routes in order.
   mountEvents(routes);
   mountSmartleadWebhook(routes);
+  mountLeads(routes);
   mountOrganizations(routes);
   mountApiKeys(routes);
   mountSettings(routes);
