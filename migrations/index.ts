@@ -11,6 +11,7 @@ import * as m005 from './005_event_pipeline';
 import * as m006 from './006_mailbox_engine';
 import * as m007 from './007_escalation';
 import * as m008 from './008_campaign_senders';
+import * as m009 from './009_routing_versions';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -25,4 +26,5 @@ export const migrations: NamedMigration[] = [
   { name: '006_mailbox_engine', ...m006 },
   { name: '007_escalation', ...m007 },
   { name: '008_campaign_senders', ...m008 },
+  { name: '009_routing_versions', ...m009 },
 ];

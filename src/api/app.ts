@@ -24,6 +24,7 @@ import { mountSettings } from './routes/settings';
 import { mountOverview } from './routes/overview';
 import { mountOverrides } from './routes/overrides';
 import { mountRecommendations } from './routes/recommendations';
+import { mountRouting } from './routes/routing';
 import { mountSmartleadWebhook } from './routes/smartleadWebhook';
 
 const log = componentLogger('http');
@@ -64,6 +65,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   mountOrganizations(routes);
   mountApiKeys(routes);
   mountSettings(routes);
+  mountRouting(routes);
   mountIntegrations(routes);
   mountOverview(routes);
   mountEntities(routes);

@@ -73,6 +73,12 @@ export async function seedEveryTenantTable(db: Db, integrations: Integrations, o
       .insert({ organization_id: organizationId, email: `lead@${tag}.com`, persona: 'cto', lead_score: 80, status: 'active', assigned_campaign_id: campaignId })
       .returning('id')) as { id: string }[];
     await tx('routing_rules').insert({ organization_id: organizationId, position: 0, name: 'CTOs', when: JSON.stringify({ persona: 'cto' }), campaign_id: campaignId });
+    await tx('routing_rule_versions').insert({
+      organization_id: organizationId,
+      version: 1,
+      rules: JSON.stringify([{ name: 'CTOs', when: { persona: 'cto' }, campaignId }]),
+      actor: 'test',
+    });
     await tx('risk_snapshots').insert({
       organization_id: organizationId,
       entity_type: 'mailbox',
