@@ -114,6 +114,7 @@ export async function seedEveryTenantTable(db: Db, integrations: Integrations, o
       })
       .returning('id')) as { id: string }[];
     await tx('campaign_holds').insert({ organization_id: organizationId, campaign_id: campaignId, holder: 'manual', decision_id: `seed-decision-${tag}`, reason: 'seeded' });
+    await tx('campaign_senders').insert({ organization_id: organizationId, campaign_id: campaignId, mailbox_id: mailbox.id, last_seen_at: new Date() });
     await tx('entity_actions').insert({
       organization_id: organizationId,
       decision_id: `seed-decision-${tag}`,
