@@ -114,6 +114,16 @@ const ID_ENDPOINTS: IdEndpoint[] = [
       assert.equal((await api.call('GET', `/v1/campaigns/${encodeURIComponent(id)}`, { token: owner.adminKey })).status, 200);
     },
   },
+  {
+    name: 'GET /v1/leads/:id',
+    existingId: async (_api, owner) => owner.seed.leadId,
+    missingId: () => crypto.randomUUID(),
+    request: (api, caller, id) => api.call('GET', `/v1/leads/${id}`, { token: caller.adminKey }),
+    expect: 'not_found',
+    ownerStillReaches: async (api, owner, id) => {
+      assert.equal((await api.call('GET', `/v1/leads/${id}`, { token: owner.adminKey })).status, 200);
+    },
+  },
   overrideEndpoint('mailboxes', ':email', (owner) => owner.seed.mailboxEmail, () => `nobody-${crypto.randomUUID().slice(0, 8)}@nowhere-mail.com`),
   overrideEndpoint('campaigns', ':campaignId', (owner) => owner.seed.campaignId, () => String(900_000_000 + crypto.randomInt(1_000_000))),
   overrideEndpoint('domains', ':domain', (owner) => owner.seed.mailboxEmail.split('@')[1]!, () => `nowhere-${crypto.randomUUID().slice(0, 8)}.com`),
@@ -172,6 +182,8 @@ const LISTS = [
   '/v1/domains',
   '/v1/campaigns',
   '/v1/recommendations',
+  '/v1/leads',
+  '/v1/routing-rules',
 ];
 
 /** The reply with the probed id replaced, so "another's id" and "a missing id" can be compared exactly. */
