@@ -9,6 +9,7 @@ import { ENGINE_VERSION } from '../domain/engineVersion';
 import { summarizeWindows, type WindowSummary } from '../domain/rollingWindows';
 import { normalizeEmail } from '../workflows/ids';
 import { createEscalationActivities } from './escalation';
+import { createLeadPipelineActivities } from './leadPipeline';
 import { createMailboxEngineActivities } from './mailboxEngine';
 import { createSmartleadActivities, type SmartleadActivityDeps } from './smartlead';
 
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSmartleadActivities(deps),
     ...createMailboxEngineActivities(deps),
     ...createEscalationActivities(deps),
+    ...createLeadPipelineActivities(deps),
     /** Appends one audit row; a retry with the same idempotency key is a no-op. Returns whether it wrote. */
     async recordAudit(input: RecordAuditInput): Promise<boolean> {
       return withTenant(deps.db, input.organizationId, (tx) => appendAudit(tx, { ...input, engineVersion: ENGINE_VERSION }));

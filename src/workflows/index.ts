@@ -2,3 +2,4 @@
 export { campaignWorkflow, domainWorkflow } from './escalationWorkflow';
 export { mailboxWorkflow } from './mailboxWorkflow';
 export { smartleadSyncWorkflow } from './smartleadSyncWorkflow';
+export { leadPushWorkflow } from './leadPushWorkflow';
