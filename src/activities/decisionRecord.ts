@@ -7,7 +7,7 @@
 import { appendAudit } from '../db/repositories/audit';
 import type { Tx } from '../db/tenant';
 import { ENGINE_VERSION } from '../domain/engineVersion';
-import type { Command, Explanation } from '../domain/mailboxMachine';
+import type { Command, Explanation, MailboxState } from '../domain/mailboxMachine';
 
 export type ActionOutcome = 'done' | 'would_have' | 'recommended' | 'impossible';
 export type EngineEntityType = 'mailbox' | 'campaign' | 'domain';
@@ -17,6 +17,31 @@ export interface DecisionSubject {
   entityType: EngineEntityType;
   /** Lower-case email, campaign id, or lower-case domain name. */
   entityKey: string;
+}
+
+/** What an entity's row says after a decision (mailboxes, campaigns and domains keep the same engine columns). */
+export interface EngineRow {
+  state: MailboxState;
+  riskScore: number;
+  cooldownUntil: number | null;
+  stateChangedAt: number;
+  /** An escalation loop stopped its automation (null: it is not stopped). Absent (older mailbox workflows): left as stored. */
+  automationStopped?: { at: number; reason: string } | null;
+}
+
+/** The engine columns of an entity's row for a decision and the row it reports. */
+export function engineRowColumns(row: EngineRow, e: Explanation): Record<string, unknown> {
+  return {
+    state: row.state,
+    pause_reason: e.pauseReason,
+    risk_score: row.riskScore,
+    cooldown_until: row.cooldownUntil === null ? null : new Date(row.cooldownUntil),
+    state_changed_at: new Date(row.stateChangedAt),
+    settings_version: e.settingsVersion,
+    ...(row.automationStopped === undefined
+      ? {}
+      : { automation_stopped_at: row.automationStopped === null ? null : new Date(row.automationStopped.at), automation_stopped_reason: row.automationStopped?.reason ?? null }),
+  };
 }
 
 /** The ledger row of a decision already carried out, if any. */

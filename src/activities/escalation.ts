@@ -35,7 +35,7 @@ import type { DegradedMember, EscalationKind } from '../domain/escalationMachine
 import type { Command, DecisionSettings, Explanation, MailboxState } from '../domain/mailboxMachine';
 import { sumBuckets, summarizeWindows, type WindowCounts, type WindowSummary } from '../domain/rollingWindows';
 import { smartleadAccess, type SmartleadActivityDeps } from './smartlead';
-import { auditRetrying, closeDecision, lockDecision, recordedOutcome, writeRecommendations, type ActionOutcome, type DecisionSubject } from './decisionRecord';
+import { auditRetrying, closeDecision, engineRowColumns, lockDecision, recordedOutcome, writeRecommendations, type ActionOutcome, type DecisionSubject, type EngineRow } from './decisionRecord';
 
 export interface ReadEscalationInputRequest {
   organizationId: string;
@@ -65,14 +65,7 @@ export interface ActOnEscalationDecisionInput {
   key: string;
   explanation: Explanation;
   commands: Command[];
-  row: {
-    state: MailboxState;
-    riskScore: number;
-    cooldownUntil: number | null;
-    stateChangedAt: number;
-    degradedMailboxes: string[];
-    automationStopped: { at: number; reason: string } | null;
-  };
+  row: EngineRow & { degradedMailboxes: string[]; automationStopped: { at: number; reason: string } | null };
 }
 
 /** What happened to one campaign. */
@@ -289,17 +282,7 @@ export function createEscalationActivities(deps: SmartleadActivityDeps) {
       if (meanwhile !== undefined) return { outcome: meanwhile.outcome, campaigns: meanwhile.detail.campaigns ?? [], alreadyRecorded: true };
       await writeRecommendations(tx, subject, e, commands);
       const row = input.row;
-      const update = {
-        state: row.state,
-        pause_reason: e.pauseReason,
-        risk_score: row.riskScore,
-        cooldown_until: row.cooldownUntil === null ? null : new Date(row.cooldownUntil),
-        state_changed_at: new Date(row.stateChangedAt),
-        settings_version: e.settingsVersion,
-        degraded_mailboxes: row.degradedMailboxes,
-        automation_stopped_at: row.automationStopped === null ? null : new Date(row.automationStopped.at),
-        automation_stopped_reason: row.automationStopped?.reason ?? null,
-      };
+      const update = { ...engineRowColumns(row, e), degraded_mailboxes: row.degradedMailboxes };
       if (kind === 'campaign') await tx('campaigns').where({ campaign_id: key }).update(update);
       else await tx('domains').where('name_key', key.toLowerCase()).update(update);
       await closeDecision(tx, subject, e, outcome, { campaigns: effects, ...(reason === undefined ? {} : { reason }) }, happened);

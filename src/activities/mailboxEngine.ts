@@ -26,10 +26,10 @@ import { withTenant, type Tx } from '../db/tenant';
 import { readBuckets } from '../db/repositories/counters';
 import { enqueueMemberState, notifyRelayAtCommit } from '../db/repositories/commands';
 import { currentSettings } from '../db/repositories/settings';
-import type { Command, DecisionSettings, Explanation, MailboxState } from '../domain/mailboxMachine';
+import type { Command, DecisionSettings, Explanation } from '../domain/mailboxMachine';
 import { sumBuckets, summarizeWindows, type WindowCounts, type WindowSummary } from '../domain/rollingWindows';
 import { normalizeEmail } from '../workflows/ids';
-import { auditRetrying, closeDecision, lockDecision, recordedOutcome, writeRecommendations, type ActionOutcome, type DecisionSubject } from './decisionRecord';
+import { auditRetrying, closeDecision, engineRowColumns, lockDecision, recordedOutcome, writeRecommendations, type ActionOutcome, type DecisionSubject, type EngineRow } from './decisionRecord';
 import { smartleadAccess, type SmartleadActivityDeps } from './smartlead';
 
 export interface ReadDecisionInputRequest {
@@ -53,15 +53,9 @@ export interface ActOnMailboxDecisionInput {
   explanation: Explanation;
   commands: Command[];
   /** What the mailbox row says afterwards. */
-  row: {
-    state: MailboxState;
-    riskScore: number;
-    cooldownUntil: number | null;
-    stateChangedAt: number;
+  row: EngineRow & {
     /** The mailbox is under a manual hold (paused by a person). Absent: false. */
     manual?: boolean;
-    /** An escalation loop stopped its automation (null: it is not stopped). Absent (older workflows): left as stored. */
-    automationStopped?: { at: number; reason: string } | null;
   };
 }
 
@@ -172,17 +166,7 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
       const meanwhile = await lockDecision<ActOnMailboxDecisionResult['detail']>(tx, e.decisionId);
       if (meanwhile !== undefined) return { ...meanwhile, alreadyRecorded: true };
       await writeRecommendations(tx, subject, e, commands);
-      await tx('mailboxes')
-        .where({ email })
-        .update({
-          state: input.row.state,
-          pause_reason: e.pauseReason,
-          risk_score: input.row.riskScore,
-          cooldown_until: input.row.cooldownUntil === null ? null : new Date(input.row.cooldownUntil),
-          state_changed_at: new Date(input.row.stateChangedAt),
-          settings_version: e.settingsVersion,
-          ...automationStoppedColumns(input.row.automationStopped),
-        });
+      await tx('mailboxes').where({ email }).update(engineRowColumns(input.row, e));
       const manual = input.row.manual ?? false;
       // A manual pause takes a hold even when the mailbox was already paused: its campaigns and domain hear of it.
       if (e.from !== e.to || (manual && e.trigger.signals.includes('override'))) {
@@ -193,12 +177,6 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
       return { outcome, detail, alreadyRecorded: false };
     });
   }
-}
-
-/** The mailbox row's escalation-loop stop columns for what the workflow reported (nothing when it reported nothing). */
-function automationStoppedColumns(stopped: ActOnMailboxDecisionInput['row']['automationStopped']): Record<string, Date | string | null> {
-  if (stopped === undefined) return {};
-  return { automation_stopped_at: stopped === null ? null : new Date(stopped.at), automation_stopped_reason: stopped?.reason ?? null };
 }
 
 export type MailboxEngineActivities = ReturnType<typeof createMailboxEngineActivities>;
