@@ -12,14 +12,9 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { generateEncryptionKeySpec } from '../../src/security/encryption';
 import { createSmartleadSimulator, type SimCall, type SmartleadSimulator } from '../../src/smartlead/simulator';
 import { seedDemoState } from '../../src/smartlead/simulator/seed';
-import { resetSmartleadRegistries } from '../../src/smartlead';
-import { DEFAULT_RATE_LIMITS } from '../../src/config';
-import { installTemporalRuntime, startApiComponent, startWorkerComponent, type RuntimeSettings, type Stoppable } from '../../src/workers/components';
-import { callJson, organizationOnSimulator, type Json } from '../support/api';
-import { createTestDatabase, testTemporal, type TestDatabase } from '../support/stack';
+import { callJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
 import { until } from '../support/processes';
 
 const STORM = 'sam@getdrason-mail.com'; // simulator account 5002
@@ -30,41 +25,20 @@ const USER_UNKNOWN = '550 5.1.1 <nobody@prospect.example>: Recipient address rej
 
 describe('mailbox engine end to end over HTTP (Smartlead simulator, Smartlead-shaped webhooks)', function () {
   this.timeout(300_000);
-  let database: TestDatabase;
-  let worker: Stoppable;
-  let api: Stoppable & { url: string };
+  let stack: EngineStack;
   const platformToken = `platform-${crypto.randomUUID()}`;
   const sims: SmartleadSimulator[] = [];
 
   before(async () => {
-    installTemporalRuntime('ERROR');
-    resetSmartleadRegistries();
-    database = await createTestDatabase();
-    const temporal = await testTemporal();
-    const settings: RuntimeSettings = {
-      databaseUrl: database.appUrl,
-      poolMax: 5,
-      temporal: { address: temporal.address, namespace: 'default', taskQueue: `engine-e2e-${crypto.randomUUID()}` },
-      adminToken: platformToken,
-      host: '127.0.0.1',
-      port: 0,
-      encryptionKeys: generateEncryptionKeySpec('k1'),
-      rateLimits: DEFAULT_RATE_LIMITS,
-      // The simulator's own limit is Smartlead's; the client's budget matches it.
-      smartleadRateLimit: { maxRequests: 10, perMs: 2000 },
-    };
-    worker = await startWorkerComponent(settings, { db: database.db });
-    api = await startApiComponent(settings, { db: database.db });
+    stack = await startEngineStack(platformToken, 'engine-e2e');
   });
 
   after(async () => {
-    await api?.stop();
-    await worker?.stop();
+    await stack?.stop();
     for (const sim of sims) await sim.stop();
-    await database?.drop();
   });
 
-  const call = (method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Json }> => callJson(api.url, method, path, token, body);
+  const call = (method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Json }> => callJson(stack.apiUrl, method, path, token, body);
 
   /** An organization in `mode`, its Smartlead integration (a fresh simulator, synced), and the simulator's webhooks pointed at it. */
   async function customer(mode: 'observe' | 'suggest' | 'enforce'): Promise<{ key: string; sim: SmartleadSimulator; organizationId: string }> {
@@ -72,7 +46,7 @@ describe('mailbox engine end to end over HTTP (Smartlead simulator, Smartlead-sh
     seedDemoState(sim.state);
     await sim.start(0);
     sims.push(sim);
-    const { key, organizationId } = await organizationOnSimulator(api.url, platformToken, sim, {
+    const { key, organizationId } = await organizationOnSimulator(stack.apiUrl, platformToken, sim, {
       name: `Engine ${mode}`,
       mailboxes: 8,
       settings: { mode, thresholds: { sustainMinutes: 0, minSample: 20 } },
