@@ -12,6 +12,7 @@ import * as m006 from './006_mailbox_engine';
 import * as m007 from './007_escalation';
 import * as m008 from './008_campaign_senders';
 import * as m009 from './009_routing_versions';
+import * as m010 from './010_lead_lifecycle';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -27,4 +28,5 @@ export const migrations: NamedMigration[] = [
   { name: '007_escalation', ...m007 },
   { name: '008_campaign_senders', ...m008 },
   { name: '009_routing_versions', ...m009 },
+  { name: '010_lead_lifecycle', ...m010 },
 ];

@@ -42,10 +42,11 @@ import {
   type StoredCommand,
 } from '../db/repositories/commands';
 import type { DeliveredEvent } from '../domain/events';
-import { campaignWorkflowId, domainWorkflowId, mailboxWorkflowId } from '../workflows/ids';
+import { campaignWorkflowId, domainWorkflowId, leadPushWorkflowId, mailboxWorkflowId } from '../workflows/ids';
 import { EntityIdKey, EntityTypeKey, OrganizationIdKey } from '../workflows/searchAttributes';
 import { applyRecommendationSignal, overrideSignal, settingsChangedSignal } from '../workflows/mailboxSignals';
 import { memberStateSignal, membershipChangedSignal } from '../workflows/escalationSignals';
+import { leadsChangedSignal } from '../workflows/leadPushSignals';
 import { componentLogger } from '../lib/logger';
 import { relayCommands, relayEventsCounted, relayLag, relaySignals } from '../lib/metrics';
 
@@ -92,7 +93,8 @@ export interface RoundResult {
 
 /** An entity with a workflow of its own; `key` as entity_commands stores it (lower-case email or domain, campaign id). */
 export interface SignalledEntity {
-  type: 'mailbox' | 'campaign' | 'domain';
+  /** `campaign_leads`: the campaign's lead push workflow (src/workflows/leadPushWorkflow.ts), not its engine. */
+  type: 'mailbox' | 'campaign' | 'domain' | 'campaign_leads';
   key: string;
 }
 
@@ -104,6 +106,7 @@ const ENTITY_WORKFLOWS = {
   mailbox: { workflowType: 'mailboxWorkflow', id: mailboxWorkflowId, args: (organizationId: string, mailbox: string) => ({ organizationId, mailbox }) },
   campaign: { workflowType: 'campaignWorkflow', id: campaignWorkflowId, args: (organizationId: string, campaignId: string) => ({ organizationId, campaignId }) },
   domain: { workflowType: 'domainWorkflow', id: domainWorkflowId, args: (organizationId: string, domain: string) => ({ organizationId, domain }) },
+  campaign_leads: { workflowType: 'leadPushWorkflow', id: leadPushWorkflowId, args: (organizationId: string, campaignId: string) => ({ organizationId, campaignId }) },
 } as const;
 
 /** Signals an entity's workflow, starting it if it is not running, within SIGNAL_DEADLINE_MS. */
@@ -166,7 +169,29 @@ const COMMAND_SIGNALS: Record<Exclude<CommandKind, 'settings_changed'>, { signal
   apply_recommendation: { signal: applyRecommendationSignal.name, to: ['mailbox', 'campaign', 'domain'] },
   member_state: { signal: memberStateSignal.name, to: ['campaign', 'domain'] },
   membership_changed: { signal: membershipChangedSignal.name, to: ['campaign', 'domain'] },
+  leads_changed: { signal: leadsChangedSignal.name, to: ['campaign_leads'] },
 };
+
+/**
+ * A run of `leads_changed` commands for one campaign becomes ONE signal: the last one's command id, carrying every
+ * reason of the run (each pass of the lead push workflow re-reads everything, so one wake-up covers them all).
+ * Other commands are delivered one by one. Returns [the command to signal, the ids it stands for].
+ */
+export function coalesceChain(chain: StoredCommand[]): [StoredCommand, number[]][] {
+  const out: [StoredCommand, number[]][] = [];
+  for (const c of chain) {
+    const last = out[out.length - 1];
+    if (c.kind === 'leads_changed' && last !== undefined && last[0].kind === 'leads_changed') {
+      const reasons = new Set(String(last[0].payload.reason ?? '').split(', ').filter((r) => r !== ''));
+      reasons.add(String(c.payload.reason ?? ''));
+      last[0] = { ...c, payload: { ...c.payload, reason: [...reasons].filter((r) => r !== '').join(', ') } };
+      last[1].push(c.id);
+    } else {
+      out.push([c, [c.id]]);
+    }
+  }
+  return out;
+}
 
 /** Signals one command (its stored payload is the signal's argument) to its entity's workflow. */
 function signalCommand(deps: RelayDeps, organizationId: string, command: StoredCommand): Promise<void> {
@@ -209,14 +234,14 @@ async function deliverCommands(deps: RelayDeps, organizationId: string, options:
     };
     const chains = [...byEntity.values()].map((chain) =>
       limiter.schedule(async () => {
-        for (const c of chain) {
+        for (const [c, ids] of coalesceChain(chain)) {
           try {
             await signalCommand(deps, organizationId, c);
-            delivered.push(c.id);
+            delivered.push(...ids);
             outcome(c.kind, true);
           } catch (error) {
             // The entity's later commands wait behind this one (claimDueCommands), so none overtakes it.
-            failed.push({ id: c.id, error: String(error) });
+            for (const id of ids) failed.push({ id, error: String(error) });
             outcome(c.kind, false);
             log.warn('command signal failed; the command backs off and stays queued', { organizationId, kind: c.kind, error: String(error) });
             return;

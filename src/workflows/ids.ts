@@ -16,6 +16,11 @@ export function campaignWorkflowId(organizationId: string, campaignId: string): 
   return `campaign/${organizationId}/${campaignId.trim()}`;
 }
 
+/** A campaign's lead push workflow (src/workflows/leadPushWorkflow.ts). */
+export function leadPushWorkflowId(organizationId: string, campaignId: string): string {
+  return `leadPush/${organizationId}/${campaignId.trim()}`;
+}
+
 export function domainOf(email: string): string {
   const at = email.lastIndexOf('@');
   return normalizeEmail(email.slice(at + 1));

@@ -10,11 +10,13 @@
  * - History stays bounded: continue-as-new when Temporal suggests it or after `maxPassesPerRun` passes.
  * - Not started or signalled by anything yet: the relay will signal-with-start it from entity_commands.
  */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { GateOutcomeLead } from '../activities/leadPipeline';
 import { campaignLabel, evaluateGate } from '../domain/executionGate';
 import { CommandLog, localActivities } from './entityRuntime';
+import { leadPushWorkflowId } from './ids';
+import { leadPushSnapshotQuery, leadsChangedSignal, type LeadPushSnapshot, type LeadsChanged } from './leadPushSignals';
 import { smartleadRetry } from './retryPolicies';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -26,21 +28,9 @@ export const DEFAULT_MAX_PASSES_PER_RUN = 200;
 export const DEFAULT_BATCH_SIZE = 100;
 export const MAX_COMMANDS_SEEN = 64;
 
-export const leadPushWorkflowId = (organizationId: string, campaignId: string): string => `leadPush/${organizationId}/${campaignId}`;
-
-export interface LeadsChanged {
-  commandId: string;
-  /** campaign_resumed | domain_recovered | mailbox_recovered | mode_changed | rule_added | leads_routed | day_turn */
-  reason: string;
-}
-export const leadsChangedSignal = defineSignal<[LeadsChanged]>('leadsChanged');
-
-export interface LeadPushSnapshot {
-  passes: number;
-  held: number;
-  lastSummary?: string;
-}
-export const leadPushSnapshotQuery = defineQuery<LeadPushSnapshot>('snapshot');
+export { leadPushWorkflowId };
+export { leadsChangedSignal, leadPushSnapshotQuery };
+export type { LeadsChanged, LeadPushSnapshot };
 
 export interface LeadPushWorkflowInput {
   organizationId: string;

@@ -14,7 +14,11 @@
  *   (src/activities/mailboxEngine.ts) when a decision changed the mailbox's state or manual hold, for its domain and
  *   each campaign it sends for (`enqueueMemberState`);
  * - `membership_changed` (entity: a campaign or domain): MembershipChangedCommand, stored by the Smartlead sync when
- *   it linked or unlinked mailboxes (`enqueueMembershipChanges`).
+ *   it linked or unlinked mailboxes (`enqueueMembershipChanges`);
+ * - `leads_changed` (entity type `campaign_leads`, key: the campaign id): LeadsChanged
+ *   (src/workflows/leadPushWorkflow.ts), for the campaign's lead push workflow: leads routed to it, or something that
+ *   blocked its held leads cleared (`enqueueLeadsChanged`). The relay delivers one signal for all of a campaign's
+ *   claimed ones (each pass re-reads everything), so a burst of Clay rows costs one signal.
  * Keys: a mailbox's lower-case email, a domain's lower-case name, a campaign's Smartlead id.
  *
  * Delivery order per entity is the order of storing: an entity whose command failed backs off as a whole, so a
@@ -28,9 +32,9 @@ import { domainOf, normalizeEmail } from '../../workflows/ids';
 import { campaignsOfMailboxes } from './membership';
 import { EVENTS_CHANNEL } from './relay';
 
-export const COMMAND_KINDS = ['override', 'apply_recommendation', 'settings_changed', 'member_state', 'membership_changed'] as const;
+export const COMMAND_KINDS = ['override', 'apply_recommendation', 'settings_changed', 'member_state', 'membership_changed', 'leads_changed'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
-export type CommandEntityType = 'mailbox' | 'domain' | 'campaign' | 'organization';
+export type CommandEntityType = 'mailbox' | 'domain' | 'campaign' | 'organization' | 'campaign_leads';
 
 export interface NewCommand {
   organizationId: string;
@@ -297,4 +301,42 @@ export async function pendingCommands(
     payload: Record<string, unknown>;
   }[];
   return rows.map((r) => ({ kind: r.kind, entityType: r.entity_type, entityKey: r.entity_key, attempts: r.attempts, payload: r.payload }));
+}
+
+/**
+ * Why a campaign's held leads deserve another pass of its lead push workflow (LeadsChanged.reason):
+ * leads routed to it, its campaign resumed, a domain or mailbox of it recovered, the mode changed, a rule added,
+ * a source released, leads paused or resumed with an entity, a list-quality bounce attributed to one of its sources.
+ */
+export type LeadsChangedReason =
+  | 'leads_routed'
+  | 'campaign_resumed'
+  | 'domain_recovered'
+  | 'mailbox_recovered'
+  | 'mode_changed'
+  | 'rule_added'
+  | 'source_released'
+  | 'leads_paused'
+  | 'leads_resumed'
+  | 'source_bounce'
+  | 'capacity_changed';
+
+/**
+ * Stores one `leads_changed` command per campaign for its lead push workflow (delivered by the relay, coalesced per
+ * campaign). Poke the relay after commit (notifyRelayAtCommit, or the API's waker).
+ */
+export async function enqueueLeadsChanged(tx: Tx, organizationId: string, campaignIds: Iterable<string>, reason: LeadsChangedReason, actor: string): Promise<number> {
+  const unique = [...new Set(campaignIds)];
+  await enqueueCommands(
+    tx,
+    unique.map((campaignId) => ({
+      organizationId,
+      entityType: 'campaign_leads' as const,
+      entityKey: campaignId,
+      kind: 'leads_changed' as const,
+      actor,
+      payload: (commandId: string) => ({ commandId, reason }),
+    })),
+  );
+  return unique.length;
 }
