@@ -319,7 +319,8 @@ export type LeadsChangedReason =
   | 'leads_paused'
   | 'leads_resumed'
   | 'source_bounce'
-  | 'capacity_changed';
+  | 'capacity_changed'
+  | 'push_approved';
 
 /**
  * Stores one `leads_changed` command per campaign for its lead push workflow (delivered by the relay, coalesced per
