@@ -69,6 +69,12 @@ describe('Clay webhook and leads (API)', function () {
     const ingested = (await audit('lead_ingested')).filter((a) => a.entityId === reply.json.leadId);
     assert.equal(ingested.length, 1);
     assert.match(ingested[0].message, /rule 1 'CTO high score'/);
+    const stored = await withTenant(api.database.db, org.id, async (tx) => ({
+      lead: (await tx('leads').where({ id: reply.json.leadId }).first('routing_rule', 'routing_version')) as Json,
+      commands: (await tx('entity_commands').where({ kind: 'leads_changed', entity_type: 'campaign_leads', entity_key: '101' }).select('payload')) as Json[],
+    }));
+    assert.equal(stored.lead.routing_rule, 'CTO high score', 'the rule is the lead\'s source');
+    assert.ok(stored.commands.some((c) => (c.payload as Json).reason === 'leads_routed'), 'the campaign\'s lead push workflow is told');
   });
 
   it('accepts a numeric-string lead_score and routes by it (second rule for a low score)', async () => {

@@ -154,10 +154,34 @@ describe('routing rules API', function () {
     assert.equal((after.updated_at as Date).getTime(), lead!.updated_at.getTime());
   });
 
+  it('routes held leads no rule matched once a matching rule is added, audits it, and tells the campaign\'s lead push workflow', async () => {
+    await put([]);
+    const ingested = await api.call('POST', '/v1/webhooks/clay', { token: org.adminKey, body: { email: 'grace@example.com', persona: 'Founder', lead_score: 70, workable: true } });
+    assert.equal(ingested.status, 202, ingested.text);
+    const leadId = ingested.json.leadId as string;
+    const before = (await api.call('GET', `/v1/leads/${leadId}`, { token: org.adminKey })).json;
+    assert.equal(before.assignedCampaignId, null);
+    assert.match(String(before.holdReason), /no matching rule/);
+
+    const changed = await put([{ name: 'Founders', when: { persona: 'founder' }, campaignId: '9' }]);
+    assert.equal(changed.status, 200, changed.text);
+    const after = (await api.call('GET', `/v1/leads/${leadId}`, { token: org.adminKey })).json;
+    assert.deepEqual([after.status, after.assignedCampaignId, after.holdReason], ['held', '9', 'awaiting the execution gate']);
+    const stored = (await withTenant(api.database.db, org.id, async (tx) => ({
+      lead: (await tx('leads').where({ id: leadId }).first('routing_rule', 'routing_version')) as Json,
+      audit: (await tx('audit_log').where({ entity_id: leadId, action: 'lead_routed' }).select('message')) as Json[],
+      commands: (await tx('entity_commands').where({ kind: 'leads_changed', entity_type: 'campaign_leads', entity_key: '9' }).select('payload')) as Json[],
+    })));
+    assert.deepEqual([stored.lead.routing_rule, stored.lead.routing_version], ['Founders', changed.json.version]);
+    assert.equal(stored.audit.length, 1);
+    assert.match(String(stored.audit[0]!.message), /now held for campaign 9 .*Founders/);
+    assert.ok(stored.commands.some((c) => (c.payload as Json).reason === 'rule_added'), JSON.stringify(stored.commands));
+  });
+
   it('an empty list removes every rule as a new version', async () => {
     const cleared = await put([]);
     assert.equal(cleared.status, 200, cleared.text);
-    assert.deepEqual([cleared.json.version, cleared.json.rules], [4, []]);
+    assert.deepEqual([cleared.json.version, cleared.json.rules], [6, []]);
     assert.deepEqual((await get()).json.rules, []);
   });
 });

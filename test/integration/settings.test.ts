@@ -83,4 +83,24 @@ describe('settings API', function () {
     const final = await api.call('GET', '/v1/settings', { token: org.adminKey });
     assert.deepEqual([final.json.thresholds.minSample, final.json.thresholds.gateMaxRiskScore], [40, 50], 'neither update was lost');
   });
+
+  it('a mode change gives every campaign with held leads another pass of its lead push workflow, and no other campaign', async () => {
+    await withTenant(api.database.db, org.id, async (tx) => {
+      await tx('campaigns').insert(['31', '32'].map((id) => ({ organization_id: org.id, campaign_id: id, name: `Campaign ${id}`, status: 'ACTIVE' })));
+      await tx('leads').insert([
+        { organization_id: org.id, email: 'held@x.com', persona: 'CTO', lead_score: 90, status: 'held', assigned_campaign_id: '31' },
+        { organization_id: org.id, email: 'active@x.com', persona: 'CTO', lead_score: 90, status: 'active', assigned_campaign_id: '32' },
+      ]);
+    });
+    const changed = await put({ mode: 'suggest' });
+    assert.equal(changed.json.mode, 'suggest');
+    const commands = (await withTenant(api.database.db, org.id, (tx) =>
+      tx('entity_commands').where({ kind: 'leads_changed' }).select('entity_type', 'entity_key', 'payload'),
+    )) as Json[];
+    assert.deepEqual(
+      commands.map((c) => [c.entity_type, c.entity_key, (c.payload as Json).reason]),
+      [['campaign_leads', '31', 'mode_changed']],
+    );
+    await put({ mode: 'enforce' });
+  });
 });

@@ -103,6 +103,8 @@ export function mountLeads(routes: Routes): void {
       const result = await withTenant(deps.db, organizationId, (tx) =>
         ingestClayLead(tx, { organizationId, lead: parsed.lead, raw, actor: actorOf(auth), receivedAt: new Date() }),
       );
+      // A routed lead stored a command for its campaign's lead push workflow: wake the relay (throttled).
+      if (!result.duplicate) deps.relayWaker.poke();
       res.status(202).json(result);
     },
   });

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { appendAudit } from '../../db/repositories/audit';
+import { rerouteHeldLeads } from '../../db/repositories/leads';
 import { getApiKey } from '../../db/repositories/organizations';
 import { campaignIdsForRouting, currentRoutingRules, saveNextRoutingVersion, type VersionedRoutingRules } from '../../db/repositories/routing';
 import { withTenant } from '../../db/tenant';
@@ -111,8 +112,11 @@ export function mountRouting(routes: Routes): void {
           },
           message: describeRoutingChange(saved.version, who, rules),
         });
+        // Held leads no rule matched so far are routed with the new rules, in this transaction; routed ones never move.
+        await rerouteHeldLeads(tx, auth.organizationId, actor);
         return { version: saved.version, rules, updatedAt: saved.updatedAt };
       });
+      deps.relayWaker.poke();
       res.json(toResponse(after));
     },
   });

@@ -7,7 +7,8 @@
  */
 import { z } from 'zod';
 import { appendAudit } from '../../db/repositories/audit';
-import { enqueueCommand } from '../../db/repositories/commands';
+import { enqueueCommand, enqueueLeadsChanged } from '../../db/repositories/commands';
+import { campaignsWithHeldLeads } from '../../db/repositories/leads';
 import { getApiKey } from '../../db/repositories/organizations';
 import { currentSettings, saveNextSettingsVersion, type VersionedSettings } from '../../db/repositories/settings';
 import { withTenant } from '../../db/tenant';
@@ -89,6 +90,8 @@ export function mountSettings(routes: Routes): void {
             trigger: { before: before.mode, after: result.settings.mode },
             message: describeModeChange(before.mode, result.settings.mode, who),
           });
+          // What the gate may do changed: every campaign with held leads takes another pass.
+          await enqueueLeadsChanged(tx, auth.organizationId, await campaignsWithHeldLeads(tx), 'mode_changed', actorOf(auth));
         }
         // One command per change; the relay fans it out to the mailboxes whose decision it could change.
         const payload = (): SettingsChangedCommand => ({ version });

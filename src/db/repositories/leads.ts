@@ -10,6 +10,7 @@
  */
 import type { Tx } from '../tenant';
 import { appendAudit } from './audit';
+import { enqueueLeadsChanged } from './commands';
 import { storeEvents } from './events';
 import { leadIdempotencyKey, type ClayLead } from '../../domain/clayLead';
 import { ENGINE_VERSION } from '../../domain/engineVersion';
@@ -116,44 +117,131 @@ export async function ingestClayLead(tx: Tx, input: ClayIngestion): Promise<Inge
 
   const leadId = inserted.id;
   const who = `Lead ${lead.normalizedEmail} (persona ${lead.persona}, score ${lead.leadScore}${lead.externalId === undefined ? '' : `, external_id ${lead.externalId}`})`;
-  const routed = route(lead, await readRoutingRules(tx));
-  let holdReason: string;
-  let routedTo: string | undefined;
-  if (routed.matched) {
-    try {
-      // A savepoint: the same address already in this campaign (another external_id) must not abort the transaction.
-      await tx.transaction((sp) => sp('leads').where({ id: leadId }).update({ assigned_campaign_id: routed.campaignId, hold_reason: AWAITING_GATE }));
-      holdReason = AWAITING_GATE;
-      routedTo = routed.campaignId;
-    } catch (error) {
-      if (!isUniqueViolation(error, 'leads_one_per_campaign')) throw error;
-      holdReason = `${routed.explanation}, but ${lead.normalizedEmail} is already a lead of campaign ${routed.campaignId} (one lead per campaign); fix the Clay row's external_id or the routing rules`;
-      await tx('leads').where({ id: leadId }).update({ hold_reason: holdReason });
-    }
-  } else {
-    holdReason = routed.reason;
-    await tx('leads').where({ id: leadId }).update({ hold_reason: holdReason });
-  }
-
+  const routing = await routeLead(tx, { leadId, email: lead.normalizedEmail, persona: lead.persona, leadScore: lead.leadScore }, await readVersionedRules(tx));
   const base = { organizationId, entityType: 'lead' as const, entityId: leadId, actor, engineVersion: ENGINE_VERSION };
   await appendAudit(tx, {
     ...base,
     action: 'lead_ingested',
     trigger: { signals: ['clay'], metric: 'idempotencyKey', observed: identity.key },
     message:
-      routedTo === undefined
-        ? `${who} was received from Clay and is held: ${holdReason}.`
-        : `${who} was received from Clay and is held for campaign ${routedTo} (${routed.matched ? routed.explanation : ''}), ${AWAITING_GATE}.`,
+      routing.campaignId === undefined
+        ? `${who} was received from Clay and is held: ${routing.holdReason}.`
+        : `${who} was received from Clay and is held for campaign ${routing.campaignId} (${routing.explanation}), ${AWAITING_GATE}.`,
   });
-  if (routedTo === undefined) {
+  if (routing.campaignId === undefined) {
     await appendAudit(tx, {
       ...base,
       action: 'lead_unrouted',
-      trigger: { signals: routed.matched ? ['one_lead_per_campaign'] : routed.misses },
-      message: `${who} matches no campaign it can join and stays held: ${holdReason}.`,
+      trigger: { signals: routing.misses },
+      message: `${who} matches no campaign it can join and stays held: ${routing.holdReason}.`,
     });
+  } else {
+    // The campaign's lead push workflow takes it from here (delivered by the relay; the caller pokes it).
+    await enqueueLeadsChanged(tx, organizationId, [routing.campaignId], 'leads_routed', actor);
   }
   return { leadId, status: 'held', duplicate: false };
+}
+
+/** The organization's routing rules with their version (0 before the first change). */
+async function readVersionedRules(tx: Tx): Promise<{ version: number; rules: RoutingRule[] }> {
+  const latest = (await tx('routing_rule_versions').max({ version: 'version' }).first()) as { version: number | null } | undefined;
+  return { version: latest?.version ?? 0, rules: await readRoutingRules(tx) };
+}
+
+interface RoutingOutcome {
+  /** Set when the lead was assigned to a campaign. */
+  campaignId?: string;
+  explanation: string;
+  holdReason: string;
+  /** Why each rule missed (audit trigger) when unrouted. */
+  misses: string[];
+}
+
+/**
+ * Routes one held, unassigned lead with the given rules: assigns its campaign and the rule (its source) and version,
+ * or records why it stays held. The same address already in the matched campaign stays held with that reason.
+ */
+async function routeLead(
+  tx: Tx,
+  lead: { leadId: string; email: string; persona: string; leadScore: number },
+  versioned: { version: number; rules: RoutingRule[] },
+): Promise<RoutingOutcome> {
+  const routed = route(lead, versioned.rules);
+  if (!routed.matched) {
+    await tx('leads').where({ id: lead.leadId }).update({ hold_reason: routed.reason, updated_at: tx.fn.now() });
+    return { explanation: routed.reason, holdReason: routed.reason, misses: routed.misses };
+  }
+  try {
+    // A savepoint: the same address already in this campaign (another external_id) must not abort the transaction.
+    await tx.transaction((sp) =>
+      sp('leads')
+        .where({ id: lead.leadId })
+        .update({ assigned_campaign_id: routed.campaignId, hold_reason: AWAITING_GATE, routing_rule: routed.rule.name, routing_version: versioned.version, updated_at: sp.fn.now() }),
+    );
+    return { campaignId: routed.campaignId, explanation: routed.explanation, holdReason: AWAITING_GATE, misses: [] };
+  } catch (error) {
+    if (!isUniqueViolation(error, 'leads_one_per_campaign')) throw error;
+    const holdReason = `${routed.explanation}, but ${lead.email} is already a lead of campaign ${routed.campaignId} (one lead per campaign); fix the Clay row's external_id or the routing rules`;
+    await tx('leads').where({ id: lead.leadId }).update({ hold_reason: holdReason, updated_at: tx.fn.now() });
+    return { explanation: routed.explanation, holdReason, misses: ['one_lead_per_campaign'] };
+  }
+}
+
+/** Leads re-routed per page of `rerouteHeldLeads`. */
+const REROUTE_PAGE = 1000;
+
+/**
+ * After a routing change: every held lead no rule matched so far (no campaign, not refused for good) is routed again
+ * with the new rules, oldest first, in the caller's transaction (so the change and its effect commit together).
+ * Leads with a campaign — held for the gate, active, paused — never move. Each newly routed lead is audited, and its
+ * campaign's lead push workflow told (`rule_added`). Returns how many were routed, per campaign.
+ */
+export async function rerouteHeldLeads(tx: Tx, organizationId: string, actor: string): Promise<{ routed: number; campaigns: string[] }> {
+  const versioned = await readVersionedRules(tx);
+  const campaigns = new Set<string>();
+  let routed = 0;
+  if (versioned.rules.length === 0) return { routed, campaigns: [] };
+  let after: { created_at: Date; id: string } | undefined;
+  for (;;) {
+    const q = tx('leads')
+      .where({ status: 'held' })
+      .whereNull('assigned_campaign_id')
+      .whereNull('push_refused_at')
+      .orderBy([{ column: 'created_at' }, { column: 'id' }])
+      .limit(REROUTE_PAGE)
+      .select('id', 'email', 'persona', 'lead_score', 'created_at');
+    if (after !== undefined) q.whereRaw('(created_at, id) > (?, ?::uuid)', [after.created_at, after.id]);
+    const page = (await q) as { id: string; email: string; persona: string; lead_score: number; created_at: Date }[];
+    for (const row of page) {
+      const outcome = await routeLead(tx, { leadId: row.id, email: row.email, persona: row.persona, leadScore: row.lead_score }, versioned);
+      if (outcome.campaignId === undefined) continue;
+      routed += 1;
+      campaigns.add(outcome.campaignId);
+      await appendAudit(tx, {
+        organizationId,
+        entityType: 'lead',
+        entityId: row.id,
+        action: 'lead_routed',
+        actor,
+        engineVersion: ENGINE_VERSION,
+        trigger: { signals: ['routing_rules'], observed: versioned.version },
+        message: `Lead ${row.email} (persona ${row.persona}, score ${row.lead_score}), held because no rule matched, is now held for campaign ${outcome.campaignId} by routing rules version ${versioned.version} (${outcome.explanation}), ${AWAITING_GATE}.`,
+      });
+    }
+    if (page.length < REROUTE_PAGE) break;
+    const last = page[page.length - 1]!;
+    after = { created_at: last.created_at, id: last.id };
+  }
+  await enqueueLeadsChanged(tx, organizationId, campaigns, 'rule_added', actor);
+  return { routed, campaigns: [...campaigns] };
+}
+
+/** Every campaign with held leads waiting for the gate (told when something all of them depend on changes, e.g. the mode). */
+export async function campaignsWithHeldLeads(tx: Tx): Promise<string[]> {
+  const rows = (await tx('leads').where({ status: 'held' }).whereNotNull('assigned_campaign_id').whereNull('push_refused_at').distinct('assigned_campaign_id')) as {
+    assigned_campaign_id: string;
+  }[];
+  return rows.map((r) => r.assigned_campaign_id);
 }
 
 export interface LeadFilter {
