@@ -97,7 +97,9 @@ export function judgeSource(e: SourceEvidence, t: SourceThresholds = DEFAULT_SOU
   const sample = Math.max(0, e.contacted ?? e.pushed);
   const bounces = Math.max(0, e.listQualityBounces);
   const rate = sample === 0 ? 0 : bounces / sample;
-  const counts = `${bounces} of ${sample} contacted lead${sample === 1 ? '' : 's'} hard-bounced as invalid addresses (${pct(rate)})`;
+  // Name what was counted: contacted leads when the caller knows them, else the pushed leads standing in for them.
+  const noun = e.contacted === undefined ? 'pushed' : 'contacted';
+  const counts = `${bounces} of ${sample} ${noun} lead${sample === 1 ? '' : 's'} hard-bounced as invalid addresses (${pct(rate)})`;
   if (sample < t.minSample) {
     return { verdict: 'healthy', judged: false, rate, sample, reason: `${sourceLabel(e)} is not judged yet: ${counts}, fewer than the ${t.minSample} needed` };
   }
@@ -107,7 +109,7 @@ export function judgeSource(e: SourceEvidence, t: SourceThresholds = DEFAULT_SOU
       judged: true,
       rate,
       sample,
-      reason: `${counts}, at or above the source-quality limit of ${pct(t.listQualityBounceRate)}: the list feeding ${sourceLabel(e)} has bad addresses; clean or verify it in Clay, then release the rule`,
+      reason: `${counts}, at or above the source-quality limit of ${pct(t.listQualityBounceRate)} over at least ${t.minSample} leads: the list feeding ${sourceLabel(e)} has bad addresses; clean or verify it in Clay, then release the rule`,
     };
   }
   return { verdict: 'healthy', judged: true, rate, sample, reason: `${sourceLabel(e)} is healthy: ${counts}, below the source-quality limit of ${pct(t.listQualityBounceRate)}` };

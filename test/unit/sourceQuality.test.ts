@@ -54,10 +54,14 @@ describe('source quality', () => {
     assert.equal(judgeSource({ ruleId: 'r1', pushed: 40, contacted: 19, listQualityBounces: 6 }).verdict, 'healthy');
   });
 
+  it('names pushed leads when it counted pushed leads', () => {
+    assert.match(judgeSource({ ruleId: 'r1', pushed: 23, listQualityBounces: 7 }).reason, /^7 of 23 pushed leads hard-bounced as invalid addresses \(30\.4%\), at or above the source-quality limit of 4% over at least 20 leads: /);
+  });
+
   it('explains itself in one sentence a person can act on', () => {
     assert.equal(
       judgeSource(evidence(20, 6, { claySource: 'tbl_123' })).reason,
-      '6 of 20 contacted leads hard-bounced as invalid addresses (30%), at or above the source-quality limit of 4%: the list feeding routing rule "VP Sales" (Clay source tbl_123) has bad addresses; clean or verify it in Clay, then release the rule',
+      '6 of 20 contacted leads hard-bounced as invalid addresses (30%), at or above the source-quality limit of 4% over at least 20 leads: the list feeding routing rule "VP Sales" (Clay source tbl_123) has bad addresses; clean or verify it in Clay, then release the rule',
     );
     assert.equal(judgeSource(evidence(10, 3)).reason, 'routing rule "VP Sales" is not judged yet: 3 of 10 contacted leads hard-bounced as invalid addresses (30%), fewer than the 20 needed');
   });
