@@ -33,12 +33,17 @@ export interface CountedBatch {
   queuedForSignal: number;
   /** When each counted event was stored (epoch ms), for lag measurement. */
   receivedAtMs: number[];
+  /** Pushed leads first marked list-bounced by this batch (their source's evidence). */
+  listBounced: number;
+  /** leads_changed commands (reason source_bounce) stored for their campaigns: one per campaign. */
+  sourceCommands: number;
 }
 
 /**
  * Stage 1 as one statement (bound: the batch size): claim, delete from the queue, add to the counters (by the rule of
- * the `event_counter_contributions` view, applied to the claimed rows), note who sent for which campaign, queue
- * bounces and failures for signalling. Exported so a test can check its plan.
+ * the `event_counter_contributions` view, applied to the claimed rows), note who sent for which campaign, mark the
+ * pushed lead of each list-quality hard bounce list-bounced (storing one `leads_changed` 'source_bounce' command per
+ * campaign), queue bounces and failures for signalling. Exported so a test can check its plan.
  */
 export const COUNT_QUEUED_SQL = `with claimed as (
        select q.event_id from event_queue q where q.organization_id = drason_current_org()
@@ -50,7 +55,7 @@ export const COUNT_QUEUED_SQL = `with claimed as (
      ), counted as (
        -- The claimed events, read once by primary key (the claimed ids as an array, not a join: the planner then
        -- fetches exactly these, however many are stored) and materialized: everything below reads this.
-       select e.id, e.type, e.mailbox_id, e.received_at, e.campaign_id, e.occurred_at, e.flags, e.bounce_class from events e
+       select e.id, e.type, e.mailbox_id, e.received_at, e.campaign_id, e.occurred_at, e.flags, e.bounce_class, e.lead_email from events e
         where e.organization_id = drason_current_org() and e.id = any(array(select event_id from gone))
      ), summed as (
        -- What each event adds to its mailbox, domain and campaign: the same rule as the event_counter_contributions
@@ -84,6 +89,29 @@ export const COUNT_QUEUED_SQL = `with claimed as (
        on conflict (organization_id, mailbox_id, campaign_id) do update set last_seen_at = excluded.last_seen_at
         where p.last_seen_at < excluded.last_seen_at
        returning 1
+     ), bounced_leads as (
+       -- Source quality (src/domain/sourceQuality.ts): a list-quality hard bounce is the list's fault. The pushed lead
+       -- it names in its campaign is marked list-bounced (once: its first such bounce), locked in id order so two
+       -- relays never deadlock on the same leads. Only HardBounce rows with a lead reach the join: sends cost nothing.
+       select l.id from leads l
+         join (select distinct c.campaign_id, c.lead_email from counted c
+                where c.type = 'HardBounce' and c.bounce_class = 'list_quality' and c.lead_email is not null and c.campaign_id is not null) b
+           on l.organization_id = drason_current_org() and l.email = b.lead_email and l.assigned_campaign_id = b.campaign_id
+        where l.pushed_at is not null and l.list_bounced_at is null
+        order by l.id for update of l
+     ), list_bounced as (
+       update leads l set list_bounced_at = now(), updated_at = now() from bounced_leads b
+        where l.organization_id = drason_current_org() and l.id = b.id and l.list_bounced_at is null
+       returning l.assigned_campaign_id
+     ), source_bounce as (
+       -- One leads_changed command per campaign per batch (as enqueueLeadsChanged in commands.ts stores them), so its
+       -- lead push workflow judges the lead's source again.
+       insert into entity_commands (organization_id, command_id, entity_type, entity_key, kind, payload, actor)
+       select drason_current_org(), s.command_id, 'campaign_leads', s.campaign_id, 'leads_changed',
+              jsonb_build_object('commandId', s.command_id, 'reason', 'source_bounce'), 'system'
+         from (select d.campaign_id, gen_random_uuid() as command_id
+                 from (select distinct assigned_campaign_id as campaign_id from list_bounced) d order by d.campaign_id) s
+       returning 1
      ), to_signal as (
        insert into signal_queue (organization_id, event_id, mailbox_id)
        select drason_current_org(), c.id, c.mailbox_id from counted c where c.type in ('HardBounce', 'DeliveryFailure')
@@ -93,16 +121,24 @@ export const COUNT_QUEUED_SQL = `with claimed as (
             (select count(*) from to_signal)::int as queued,
             (select count(*) from upserted)::int as counters,
             (select count(*) from senders)::int as senders,
+            (select count(*) from list_bounced)::int as list_bounced,
+            (select count(*) from source_bounce)::int as source_commands,
             (select array_agg((extract(epoch from received_at) * 1000)::bigint) from counted) as received`;
 
 /** Stage 1 for the current organization: counts up to `limit` queued events. */
 export async function countQueuedEvents(tx: Tx, organizationId: string, limit: number): Promise<CountedBatch> {
   await lockCountersShared(tx, organizationId);
-  const { rows } = await tx.raw<{ rows: { counted: number; queued: number; received: number[] | null }[] }>(COUNT_QUEUED_SQL,
+  const { rows } = await tx.raw<{ rows: { counted: number; queued: number; received: number[] | null; list_bounced: number; source_commands: number }[] }>(COUNT_QUEUED_SQL,
     [limit],
   );
   const row = rows[0]!;
-  return { counted: row.counted, queuedForSignal: row.queued, receivedAtMs: (row.received ?? []).map(Number) };
+  return {
+    counted: row.counted,
+    queuedForSignal: row.queued,
+    receivedAtMs: (row.received ?? []).map(Number),
+    listBounced: row.list_bounced,
+    sourceCommands: row.source_commands,
+  };
 }
 
 export interface PendingSignal {
