@@ -26,6 +26,7 @@ import { mountOverrides } from './routes/overrides';
 import { mountRecommendations } from './routes/recommendations';
 import { mountRouting } from './routes/routing';
 import { mountSmartleadWebhook } from './routes/smartleadWebhook';
+import { mountSources } from './routes/sources';
 
 const log = componentLogger('http');
 
@@ -71,6 +72,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   mountEntities(routes);
   mountOverrides(routes);
   mountRecommendations(routes);
+  mountSources(routes);
   mountAudit(routes);
   const document = routes.document();
   router.get('/v1/openapi.json', (_req, res) => {

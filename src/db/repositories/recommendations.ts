@@ -9,14 +9,15 @@ import type { Tx } from '../tenant';
 export const RECOMMENDATION_STATUSES = ['pending', 'applied', 'superseded'] as const;
 export type RecommendationStatus = (typeof RECOMMENDATION_STATUSES)[number];
 
-export const RECOMMENDATION_ENTITY_TYPES = ['mailbox', 'domain', 'campaign'] as const;
+export const RECOMMENDATION_ENTITY_TYPES = ['mailbox', 'domain', 'campaign', 'source'] as const;
+export const RECOMMENDATION_ACTIONS = ['pause', 'resume', 'push_leads', 'quarantine_source'] as const;
 
 export interface RecommendationRecord {
   id: string;
   entityType: (typeof RECOMMENDATION_ENTITY_TYPES)[number];
-  /** The entity's key: mailbox email (lower-case), domain name or campaign id. */
+  /** The entity's key: mailbox email (lower-case), domain name, campaign id or source (routing rule) name. */
   entityId: string;
-  action: 'pause' | 'resume';
+  action: (typeof RECOMMENDATION_ACTIONS)[number];
   decisionId: string;
   status: RecommendationStatus;
   message: string;
