@@ -14,6 +14,7 @@ import { ENGINE_VERSION } from '../domain/engineVersion';
 import type { GateCampaign, GateDomain, GateMailbox } from '../domain/executionGate';
 import type { RiskState } from '../domain/riskScore';
 import type { Mode } from '../domain/settings';
+import type { LeadPushStatus } from '../smartlead/leadOutcomes';
 import type { SmartleadActivityDeps, LeadToPush } from './smartlead';
 
 /** Leads read per pass at most (oldest first); the push activity batches them further at Smartlead's maximum. */
@@ -34,10 +35,27 @@ export interface GateInputRead {
   mode: Mode;
   gateMaxRiskScore: number;
   settingsVersion: number;
-  /** The oldest held leads assigned to the campaign, at most `limit`. */
-  leads: (LeadToPush & { holdReason: string | null })[];
-  /** Every held lead assigned to the campaign. */
+  /** The oldest held leads assigned to the campaign (not refused by Smartlead for good), at most `limit`. */
+  leads: GateLead[];
+  /** Every held lead assigned to the campaign (not refused for good). */
   heldCount: number;
+  /** Quarantined sources among those leads' (src/db/repositories/sources.ts): name → since and why. */
+  quarantined: { source: string; since: number; reason: string }[];
+  /**
+   * Suggest mode: a person applied a `push_leads` recommendation for this campaign at this time (epoch ms, the
+   * latest): leads created up to it may be pushed once the gate allows. Null when none was applied.
+   */
+  approvedUntil: number | null;
+  /** Leads whose pause at Smartlead is out of step with Drason's (paused but not at Smartlead, or the reverse). */
+  pausesToSync: number;
+}
+
+export interface GateLead extends LeadToPush {
+  holdReason: string | null;
+  /** The routing rule that routed it (its source); null for leads routed before sources were recorded. */
+  source: string | null;
+  /** When it was received (epoch ms). */
+  createdAtMs: number;
 }
 
 export interface GateOutcomeLead {
@@ -46,7 +64,16 @@ export interface GateOutcomeLead {
   inCampaign: boolean;
   /** Why it stays held (ignored when inCampaign). */
   reason: string;
+  /** What Smartlead answered when it was pushed (absent when it was not pushed). */
+  pushStatus?: LeadPushStatus;
 }
+
+/**
+ * What Smartlead refuses for good: the lead stays held with its reason and the gate no longer reads it (a person
+ * fixes the row in Clay, which then arrives as a new lead, or leaves it). Not the lead limit or an unexplained
+ * refusal: those are tried again at the next pass.
+ */
+export const REFUSED_FOR_GOOD: ReadonlySet<LeadPushStatus> = new Set(['invalid_email', 'blocked', 'unsubscribed', 'in_other_campaign']);
 
 export interface RecordGateOutcomeInput {
   organizationId: string;
@@ -55,10 +82,17 @@ export interface RecordGateOutcomeInput {
   decisionKey: string;
   mode: Mode;
   leads: GateOutcomeLead[];
+  /**
+   * Suggest mode, the gate allows a push: list it as ONE pending `push_leads` recommendation for the campaign (kept
+   * up to date while pending), audited once when first made.
+   */
+  recommendPush?: { leads: number; summary: string };
 }
 
 export interface RecordGateOutcomeResult {
   activated: number;
+  /** Leads Smartlead refused for good in this pass. */
+  refused: number;
   /** Held leads whose reason changed (and were audited). */
   reasonsChanged: number;
 }
@@ -114,6 +148,9 @@ async function readGate(tx: Tx, input: ReadGateInputRequest): Promise<GateInputR
       'm.email',
       'm.state',
       'm.automation_stopped_at',
+      'm.suspended_in_smartlead',
+      'm.message_per_day',
+      'm.daily_sent_count',
       'd.name as domain',
       'd.state as domain_state',
       'd.pause_reason as domain_pause_reason',
@@ -124,6 +161,9 @@ async function readGate(tx: Tx, input: ReadGateInputRequest): Promise<GateInputR
     email: string;
     state: string;
     automation_stopped_at: Date | null;
+    suspended_in_smartlead: boolean;
+    message_per_day: number | null;
+    daily_sent_count: number | null;
     domain: string;
     domain_state: string;
     domain_pause_reason: string | null;
@@ -135,10 +175,10 @@ async function readGate(tx: Tx, input: ReadGateInputRequest): Promise<GateInputR
     email: m.email.toLowerCase(),
     state: asState(m.state),
     automationStopped: m.automation_stopped_at !== null,
-    // Not stored by the Smartlead sync yet (docs/decisions/013-lead-pipeline.md): not suspended, capacity unknown.
-    suspendedInSmartlead: false,
-    messagePerDay: null,
-    dailySentCount: null,
+    // As the Smartlead sync last read them; a number Smartlead did not report (or never synced) is null: unknown.
+    suspendedInSmartlead: m.suspended_in_smartlead,
+    messagePerDay: m.message_per_day,
+    dailySentCount: m.daily_sent_count,
   }));
   const domains = new Map<string, GateDomain>();
   for (const m of members) {
@@ -151,14 +191,37 @@ async function readGate(tx: Tx, input: ReadGateInputRequest): Promise<GateInputR
       pause: stopped ? pause(m.domain_stopped_reason, null) : pause(m.domain_pause_reason, m.domain_cooldown_until),
     });
   }
-  const held = tx('leads').where({ status: 'held', assigned_campaign_id: input.campaignId });
-  const leadRows = (await held.clone().orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(input.limit ?? DEFAULT_GATE_LEAD_LIMIT).select('id', 'email', 'hold_reason', 'raw')) as {
+  const held = tx('leads').where({ status: 'held', assigned_campaign_id: input.campaignId }).whereNull('push_refused_at');
+  const leadRows = (await held
+    .clone()
+    .orderBy([{ column: 'created_at' }, { column: 'id' }])
+    .limit(input.limit ?? DEFAULT_GATE_LEAD_LIMIT)
+    .select('id', 'email', 'hold_reason', 'raw', 'routing_rule', 'created_at')) as {
     id: string;
     email: string;
     hold_reason: string | null;
     raw: Record<string, unknown> | null;
+    routing_rule: string | null;
+    created_at: Date;
   }[];
   const [{ count }] = (await held.clone().count({ count: '*' })) as [{ count: string | number }];
+  const sources = [...new Set(leadRows.map((l) => l.routing_rule).filter((r): r is string => r !== null))];
+  const quarantined =
+    sources.length === 0
+      ? []
+      : ((await tx('source_quarantines').where({ state: 'quarantined' }).whereIn('source_key', sources).select('source_key', 'quarantined_at', 'reason')) as {
+          source_key: string;
+          quarantined_at: Date;
+          reason: string;
+        }[]);
+  const approved = (await tx('recommendations')
+    .where({ entity_type: 'campaign', entity_key: input.campaignId, action: 'push_leads', status: 'applied' })
+    .max({ at: 'applied_at' })
+    .first()) as { at: Date | null } | undefined;
+  const [{ pauses }] = (await tx('leads')
+    .where({ assigned_campaign_id: input.campaignId })
+    .where((q) => q.where({ status: 'paused', smartlead_paused: false }).orWhere((r) => r.whereNot({ status: 'paused' }).where({ smartlead_paused: true })))
+    .count({ pauses: '*' })) as [{ pauses: string | number }];
   return {
     campaign,
     domains: [...domains.values()],
@@ -166,7 +229,7 @@ async function readGate(tx: Tx, input: ReadGateInputRequest): Promise<GateInputR
     mode: settings.mode,
     gateMaxRiskScore: settings.thresholds.gateMaxRiskScore,
     settingsVersion: settings.version,
-    leads: leadRows.map((l) => {
+    leads: leadRows.map((l): GateLead => {
       const raw = l.raw ?? {};
       const firstName = text(raw['first_name']);
       const lastName = text(raw['last_name']);
@@ -175,58 +238,111 @@ async function readGate(tx: Tx, input: ReadGateInputRequest): Promise<GateInputR
         leadId: l.id,
         email: l.email,
         holdReason: l.hold_reason,
+        source: l.routing_rule,
+        createdAtMs: l.created_at.getTime(),
         ...(firstName === undefined ? {} : { firstName }),
         ...(lastName === undefined ? {} : { lastName }),
         ...(companyName === undefined ? {} : { companyName }),
       };
     }),
     heldCount: Number(count),
+    quarantined: quarantined.map((q) => ({ source: q.source_key, since: q.quarantined_at.getTime(), reason: q.reason })),
+    approvedUntil: approved?.at == null ? null : approved.at.getTime(),
+    pausesToSync: Number(pauses),
   };
 }
 
 async function recordOutcome(tx: Tx, input: RecordGateOutcomeInput): Promise<RecordGateOutcomeResult> {
   let activated = 0;
+  let refused = 0;
   let reasonsChanged = 0;
-  for (const lead of input.leads) {
-    if (lead.inCampaign) {
-      // Only a held lead of this campaign moves: a retry (already active) or a lead moved elsewhere changes nothing.
-      const n = await tx('leads')
-        .where({ id: lead.leadId, status: 'held', assigned_campaign_id: input.campaignId })
-        .update({ status: 'active', hold_reason: null, updated_at: tx.fn.now() });
-      if (n === 0) continue;
-      activated += 1;
-      await appendAudit(tx, {
-        organizationId: input.organizationId,
-        entityType: 'lead',
-        entityId: lead.leadId,
-        action: 'lead_pushed',
-        actor: 'system',
-        message: `Lead ${lead.leadId} was added to Smartlead campaign ${input.campaignId} and is active.`,
-        engineVersion: ENGINE_VERSION,
-        mode: input.mode,
-        idempotencyKey: `${input.decisionKey}/${lead.leadId}/active`,
-      });
-      continue;
-    }
-    const n = await tx('leads')
-      .where({ id: lead.leadId, status: 'held', assigned_campaign_id: input.campaignId })
-      .whereRaw('hold_reason is distinct from ?', [lead.reason])
-      .update({ hold_reason: lead.reason, updated_at: tx.fn.now() });
-    if (n === 0) continue;
-    reasonsChanged += 1;
-    await appendAudit(tx, {
+  const audit = (leadId: string, action: string, message: string, key: string): Promise<unknown> =>
+    appendAudit(tx, {
       organizationId: input.organizationId,
       entityType: 'lead',
-      entityId: lead.leadId,
-      action: 'lead_held',
+      entityId: leadId,
+      action,
       actor: 'system',
-      message: `Lead ${lead.leadId} stays held for campaign ${input.campaignId}: ${lead.reason}.`,
+      message,
       engineVersion: ENGINE_VERSION,
       mode: input.mode,
-      idempotencyKey: `${input.decisionKey}/${lead.leadId}/held`,
+      idempotencyKey: `${input.decisionKey}/${leadId}/${key}`,
+      ...(action === 'lead_pushed' || action === 'lead_refused' ? { trigger: { signals: ['smartlead_push'], observed: key } } : {}),
     });
+  // Only a held lead of this campaign moves: a retry (already active or refused) or a lead moved elsewhere changes nothing.
+  const heldHere = () => tx('leads').where({ status: 'held', assigned_campaign_id: input.campaignId });
+  for (const lead of input.leads) {
+    if (lead.inCampaign) {
+      const n = await heldHere()
+        .where({ id: lead.leadId })
+        .update({ status: 'active', hold_reason: null, push_status: lead.pushStatus ?? 'added', pushed_at: tx.raw('coalesce(pushed_at, now())'), updated_at: tx.fn.now() });
+      if (n === 0) continue;
+      activated += 1;
+      await audit(lead.leadId, 'lead_pushed', `Lead ${lead.leadId} was added to Smartlead campaign ${input.campaignId} and is active.`, 'active');
+      continue;
+    }
+    if (lead.pushStatus !== undefined && REFUSED_FOR_GOOD.has(lead.pushStatus)) {
+      const n = await heldHere()
+        .where({ id: lead.leadId })
+        .whereNull('push_refused_at')
+        .update({ hold_reason: lead.reason, push_status: lead.pushStatus, push_refused_at: tx.fn.now(), updated_at: tx.fn.now() });
+      if (n === 0) continue;
+      refused += 1;
+      await audit(
+        lead.leadId,
+        'lead_refused',
+        `Smartlead refused lead ${lead.leadId} for campaign ${input.campaignId} (${lead.pushStatus}): ${lead.reason}. It stays held and is not offered again; send a corrected row from Clay to try again.`,
+        'refused',
+      );
+      continue;
+    }
+    const n = await heldHere()
+      .where({ id: lead.leadId })
+      .whereRaw('hold_reason is distinct from ?', [lead.reason])
+      .update({ hold_reason: lead.reason, ...(lead.pushStatus === undefined ? {} : { push_status: lead.pushStatus }), updated_at: tx.fn.now() });
+    if (n === 0) continue;
+    reasonsChanged += 1;
+    await audit(lead.leadId, 'lead_held', `Lead ${lead.leadId} stays held for campaign ${input.campaignId}: ${lead.reason}.`, 'held');
   }
-  return { activated, reasonsChanged };
+  if (input.recommendPush !== undefined) await recommendPush(tx, input, input.recommendPush);
+  return { activated, refused, reasonsChanged };
+}
+
+/** Suggest mode: one pending `push_leads` recommendation per campaign, its message kept current; audited when made. */
+async function recommendPush(tx: Tx, input: RecordGateOutcomeInput, push: { leads: number; summary: string }): Promise<void> {
+  const message = `Push ${push.leads} held lead${push.leads === 1 ? '' : 's'} to Smartlead campaign ${input.campaignId}: ${push.summary}. Applying it pushes the leads held until then.`;
+  const pending = (await tx('recommendations').where({ entity_type: 'campaign', entity_key: input.campaignId, action: 'push_leads', status: 'pending' }).first('id', 'message')) as
+    | { id: string; message: string }
+    | undefined;
+  if (pending !== undefined) {
+    if (pending.message !== message) await tx('recommendations').where({ id: pending.id }).update({ message, trigger: JSON.stringify({ leads: push.leads }) });
+    return;
+  }
+  const inserted = await tx('recommendations')
+    .insert({
+      organization_id: input.organizationId,
+      entity_type: 'campaign',
+      entity_key: input.campaignId,
+      action: 'push_leads',
+      decision_id: `${input.decisionKey}/push_leads`,
+      message,
+      trigger: JSON.stringify({ leads: push.leads }),
+    })
+    .onConflict(['organization_id', 'decision_id'])
+    .ignore()
+    .returning('id');
+  if (inserted.length === 0) return;
+  await appendAudit(tx, {
+    organizationId: input.organizationId,
+    entityType: 'campaign',
+    entityId: input.campaignId,
+    action: 'push_recommended',
+    actor: 'system',
+    message: `Suggest mode: Drason recommends pushing ${push.leads} held lead${push.leads === 1 ? '' : 's'} to Smartlead campaign ${input.campaignId} (${push.summary}); nothing is pushed until a person applies the recommendation.`,
+    engineVersion: ENGINE_VERSION,
+    mode: input.mode,
+    idempotencyKey: `${input.decisionKey}/push_recommended`,
+  });
 }
 
 export function createLeadPipelineActivities(deps: Pick<SmartleadActivityDeps, 'db'>) {

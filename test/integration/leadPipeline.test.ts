@@ -77,17 +77,52 @@ describe('lead pipeline activities (PostgreSQL)', function () {
           { leadId: leadIds[1]!, inCampaign: false, reason },
         ],
       });
-    assert.deepEqual(await outcome('d1', 'held: domain storm.io is paused'), { activated: 1, reasonsChanged: 1 });
-    assert.deepEqual(await outcome('d1', 'held: domain storm.io is paused'), { activated: 0, reasonsChanged: 0 });
-    assert.deepEqual(await outcome('d2', 'held: domain storm.io is paused'), { activated: 0, reasonsChanged: 0 });
-    assert.deepEqual(await outcome('d3', 'held: risk score too high'), { activated: 0, reasonsChanged: 1 });
-    const rows = await withTenant(database.db, organizationId, (tx) => tx('leads').whereIn('id', leadIds).orderBy('created_at').select('status', 'hold_reason'));
-    assert.deepEqual(rows, [
-      { status: 'active', hold_reason: null },
-      { status: 'held', hold_reason: 'held: risk score too high' },
-      { status: 'held', hold_reason: 'awaiting the execution gate' },
-    ]);
+    assert.deepEqual(await outcome('d1', 'held: domain storm.io is paused'), { activated: 1, refused: 0, reasonsChanged: 1 });
+    assert.deepEqual(await outcome('d1', 'held: domain storm.io is paused'), { activated: 0, refused: 0, reasonsChanged: 0 });
+    assert.deepEqual(await outcome('d2', 'held: domain storm.io is paused'), { activated: 0, refused: 0, reasonsChanged: 0 });
+    assert.deepEqual(await outcome('d3', 'held: risk score too high'), { activated: 0, refused: 0, reasonsChanged: 1 });
+    const rows = await withTenant(database.db, organizationId, (tx) => tx('leads').whereIn('id', leadIds).orderBy('created_at').select('status', 'hold_reason', 'pushed_at'));
+    assert.deepEqual(
+      rows.map((r) => [r.status, r.hold_reason, r.pushed_at !== null]),
+      [
+        ['active', null, true],
+        ['held', 'held: risk score too high', false],
+        ['held', 'awaiting the execution gate', false],
+      ],
+    );
     const written = (await audits()).slice(before);
     assert.deepEqual(written.map((a) => a.action).sort(), ['lead_held', 'lead_held', 'lead_pushed']);
+  });
+
+  it('marks a lead Smartlead refuses for good, audits it once, and the gate no longer reads it', async () => {
+    const refuse = (key: string) =>
+      activities.recordGateOutcome({
+        organizationId,
+        campaignId: '100',
+        decisionKey: key,
+        mode: 'enforce',
+        leads: [{ leadId: leadIds[2]!, inCampaign: false, reason: 'Smartlead refused the address as invalid', pushStatus: 'invalid_email' }],
+      });
+    assert.deepEqual(await refuse('r1'), { activated: 0, refused: 1, reasonsChanged: 0 });
+    assert.deepEqual(await refuse('r2'), { activated: 0, refused: 0, reasonsChanged: 0 });
+    const read = await activities.readGateInput({ organizationId, campaignId: '100' });
+    assert.ok(!read.leads.some((l) => l.leadId === leadIds[2]), 'a refused lead is not offered again');
+    const lead = await withTenant(database.db, organizationId, (tx) => tx('leads').where({ id: leadIds[2] }).first('status', 'push_status', 'hold_reason'));
+    assert.deepEqual([lead.status, lead.push_status], ['held', 'invalid_email']);
+    const refusedAudit = await withTenant(database.db, organizationId, (tx) => tx('audit_log').where({ entity_id: leadIds[2], action: 'lead_refused' }).select('message'));
+    assert.equal(refusedAudit.length, 1);
+    assert.match(refusedAudit[0].message, /not offered again/);
+  });
+
+  it('suggest mode keeps one pending push_leads recommendation per campaign, audited once', async () => {
+    const recommend = (key: string, leads: number) =>
+      activities.recordGateOutcome({ organizationId, campaignId: '100', decisionKey: key, mode: 'suggest', leads: [], recommendPush: { leads, summary: 'every gate condition passes' } });
+    await recommend('s1', 2);
+    await recommend('s2', 3);
+    const rows = await withTenant(database.db, organizationId, (tx) => tx('recommendations').where({ action: 'push_leads', entity_key: '100' }).select('status', 'message'));
+    assert.equal(rows.length, 1);
+    assert.match(rows[0].message, /^Push 3 held leads to Smartlead campaign 100/);
+    const audited = await withTenant(database.db, organizationId, (tx) => tx('audit_log').where({ action: 'push_recommended' }).select('id'));
+    assert.equal(audited.length, 1);
   });
 });
