@@ -140,6 +140,18 @@ const ID_ENDPOINTS: IdEndpoint[] = [
       assert.deepEqual(await applies(), [owner.seed.mailboxEmail]);
     },
   },
+  {
+    name: 'POST /v1/sources/:name/release',
+    existingId: async (_api, owner) => owner.seed.sourceName,
+    missingId: () => `List nowhere-${crypto.randomUUID().slice(0, 8)}`,
+    request: (api, caller, name) => api.call('POST', `/v1/sources/${encodeURIComponent(name)}/release`, { token: caller.adminKey }),
+    expect: 'not_found',
+    ownerStillReaches: async (api, owner, name) => {
+      const own = await api.call('GET', '/v1/sources', { token: owner.adminKey });
+      assert.equal(own.json.items.find((s: { name: string }) => s.name === name)?.state, 'quarantined', 'the other organization did not release it');
+      assert.equal((await api.call('POST', `/v1/sources/${encodeURIComponent(name)}/release`, { token: owner.adminKey })).status, 200);
+    },
+  },
   // When they land, e.g.:
   // { name: 'GET /v1/leads/:id', existingId: async (_api, owner) => owner.seed.leadId, missingId: () => crypto.randomUUID(),
   //   request: (api, caller, id) => api.call('GET', `/v1/leads/${id}`, { token: caller.adminKey }), expect: 'not_found', ... },
@@ -184,6 +196,8 @@ const LISTS = [
   '/v1/recommendations',
   '/v1/leads',
   '/v1/routing-rules',
+  '/v1/sources',
+  '/v1/recommendations?entityType=source',
 ];
 
 /** The reply with the probed id replaced, so "another's id" and "a missing id" can be compared exactly. */
@@ -235,7 +249,7 @@ describe('tenant isolation', function () {
       it(`GET ${path}`, async () => {
         const mine = await api.call('GET', path, { token: a.adminKey });
         assert.equal(mine.status, 200, mine.text);
-        for (const theirs of [b.id, b.adminKeyId, b.seed.campaignId, b.seed.mailboxId, b.seed.leadId, 'beta-mail.com', 'Beta']) {
+        for (const theirs of [b.id, b.adminKeyId, b.seed.campaignId, b.seed.mailboxId, b.seed.leadId, b.seed.sourceName, 'beta-mail.com', 'Beta']) {
           assert.ok(!mine.text.includes(theirs), `${path} as Acme shows Beta's ${theirs}`);
         }
       });

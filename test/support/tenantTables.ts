@@ -45,6 +45,8 @@ export interface SeededRows {
   webhookToken: string;
   /** A pending recommendation about the seeded mailbox. */
   recommendationId: string;
+  /** A quarantined lead source (routing rule name), the seeded lead's. */
+  sourceName: string;
 }
 
 /**
@@ -70,7 +72,7 @@ export async function seedEveryTenantTable(db: Db, integrations: Integrations, o
     await tx('campaigns').insert({ organization_id: organizationId, campaign_id: campaignId, name: `Campaign ${tag}`, status: 'ACTIVE' });
     await tx('campaign_mailboxes').insert({ organization_id: organizationId, campaign_id: campaignId, mailbox_id: mailbox.id });
     const [lead] = (await tx('leads')
-      .insert({ organization_id: organizationId, email: `lead@${tag}.com`, persona: 'cto', lead_score: 80, status: 'active', assigned_campaign_id: campaignId })
+      .insert({ organization_id: organizationId, email: `lead@${tag}.com`, persona: 'cto', lead_score: 80, status: 'active', assigned_campaign_id: campaignId, routing_rule: `List ${tag}` })
       .returning('id')) as { id: string }[];
     await tx('routing_rules').insert({ organization_id: organizationId, position: 0, name: 'CTOs', when: JSON.stringify({ persona: 'cto' }), campaign_id: campaignId });
     await tx('routing_rule_versions').insert({
@@ -124,7 +126,11 @@ export async function seedEveryTenantTable(db: Db, integrations: Integrations, o
       mode: 'suggest',
       outcome: 'recommended',
     });
+    // Lead sources (migrations/010_lead_lifecycle.ts).
+    const sourceName = `List ${tag}`;
+    await tx('source_quarantines').insert({ organization_id: organizationId, source_key: sourceName, state: 'quarantined', reason: 'seeded', mode: 'enforce' });
     return {
+      sourceName,
       campaignId,
       mailboxId: mailbox.id,
       domainId: mailbox.domain_id,
