@@ -55,7 +55,25 @@ describe('Clay webhook and leads (API)', function () {
     assert.deepEqual([reply.json.status, reply.json.duplicate], ['held', false]);
     const lead = await api.call('GET', `/v1/leads/${reply.json.leadId}`, { token: viewer });
     assert.equal(lead.status, 200, lead.text);
-    assert.deepEqual(Object.keys(lead.json).sort(), ['assignedCampaignId', 'createdAt', 'email', 'healthState', 'holdReason', 'id', 'leadScore', 'persona', 'status']);
+    assert.deepEqual(Object.keys(lead.json).sort(), [
+      'assignedCampaignId',
+      'completedAt',
+      'completedReason',
+      'createdAt',
+      'email',
+      'healthState',
+      'holdReason',
+      'id',
+      'leadScore',
+      'pausedBy',
+      'persona',
+      'pushStatus',
+      'pushedAt',
+      'refusedBySmartlead',
+      'routingRule',
+      'routingVersion',
+      'status',
+    ]);
     assert.deepEqual(
       [lead.json.email, lead.json.persona, lead.json.leadScore, lead.json.status, lead.json.healthState, lead.json.assignedCampaignId, lead.json.holdReason],
       ['jane@acme.com', 'cto', 91, 'held', 'healthy', '101', AWAITING_GATE],
@@ -94,6 +112,8 @@ describe('Clay webhook and leads (API)', function () {
     const after = (await api.call('GET', '/v1/overview', { token: viewer })).json;
     assert.equal(after.unrouted, before.unrouted + 1);
     assert.equal(after.leads.held, before.leads.held + 1);
+    const why = (after.heldReasons as Json[]).find((r) => r.campaignId === null && r.reason === lead.holdReason);
+    assert.equal(why?.leads, 1, 'the overview says why it waits');
     const unrouted = (await audit('lead_unrouted')).filter((a) => a.entityId === reply.json.leadId);
     assert.equal(unrouted.length, 1);
     assert.match(unrouted[0].message, /no matching rule/);

@@ -42,6 +42,14 @@ const LeadSchema = z
     healthState: z.string(),
     assignedCampaignId: z.string().nullable().describe('The Smartlead campaign its routing rule chose; null while no rule matches.'),
     holdReason: z.string().nullable().describe('Why a held lead waits, in words.'),
+    routingRule: z.string().nullable().describe('The routing rule that routed it: its source for list-quality quarantine.'),
+    routingVersion: z.number().int().nullable().describe('The routing rules version it was routed by.'),
+    pushedAt: z.string().nullable().describe('When Smartlead first had it in its campaign.'),
+    pushStatus: z.string().nullable().describe("Smartlead's answer to the last push: added, already_in_campaign, invalid_email, unsubscribed, blocked, in_other_campaign, lead_limit_reached, not_added."),
+    refusedBySmartlead: z.boolean().describe('Smartlead refused it for good (pushStatus says why): it stays held and is not offered again.'),
+    pausedBy: z.array(z.string()).describe('Every entity holding it paused: mailbox:<email>, campaign:<id>, domain:<name>. It is active again when the last lets go.'),
+    completedAt: z.string().nullable(),
+    completedReason: z.string().nullable().describe('replied, unsubscribed or sequence finished.'),
     createdAt: z.string(),
   })
   .openapi('Lead');
@@ -64,6 +72,14 @@ const view = (l: LeadRecord): z.infer<typeof LeadSchema> => ({
   healthState: l.healthState,
   assignedCampaignId: l.assignedCampaignId,
   holdReason: l.holdReason,
+  routingRule: l.routingRule,
+  routingVersion: l.routingVersion,
+  pushedAt: l.pushedAt?.toISOString() ?? null,
+  pushStatus: l.pushStatus,
+  refusedBySmartlead: l.pushRefusedAt !== null,
+  pausedBy: l.pausedBy,
+  completedAt: l.completedAt?.toISOString() ?? null,
+  completedReason: l.completedReason,
   createdAt: l.createdAt.toISOString(),
 });
 

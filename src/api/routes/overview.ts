@@ -37,6 +37,12 @@ const OverviewSchema = z
   .object({
     leads: z.object({ held: z.number().int(), active: z.number().int(), paused: z.number().int(), completed: z.number().int() }),
     unrouted: z.number().int().describe('Held leads that no routing rule matches.'),
+    heldReasons: z
+      .array(z.object({ campaignId: z.string().nullable(), reason: z.string(), leads: z.number().int() }))
+      .describe('Why held leads wait: the most common reasons per campaign (null: unrouted), most leads first, at most 20.'),
+    quarantinedSources: z
+      .array(z.object({ source: z.string(), reason: z.string(), since: z.string() }))
+      .describe('Routing rules quarantined for list quality: their new leads are held until a person releases them.'),
     pausedDomains: z.array(PausedDomain).describe('Sending domains Drason judges paused, by name.'),
     pausedMailboxes: z.array(PausedMailbox).describe('Mailboxes Drason judges paused, by email.'),
     pausedCampaigns: z.array(PausedCampaign).describe('Campaigns Drason judges paused or Smartlead shows paused (not those deleted in Smartlead), by campaign id.'),
@@ -59,6 +65,8 @@ function overviewView(deps: ApiDeps, organizationId: string, o: Overview, mode: 
   return {
     leads: o.leads,
     unrouted: o.unrouted,
+    heldReasons: o.heldReasons,
+    quarantinedSources: o.quarantinedSources.map((q) => ({ ...q, since: q.since.toISOString() })),
     pausedDomains: o.pausedDomains.map((d) => ({ domain: d.domain, ...entity(d, domainWorkflowId(organizationId, d.domain)), degradedMailboxes: d.degradedMailboxes })),
     pausedMailboxes: o.pausedMailboxes.map((m) => ({ email: m.email, ...entity(m, mailboxWorkflowId(organizationId, m.email)) })),
     pausedCampaigns: o.pausedCampaigns.map((c) => ({

@@ -31,6 +31,17 @@ export interface LeadRecord {
   healthState: string;
   assignedCampaignId: string | null;
   holdReason: string | null;
+  /** The routing rule that routed it (its source). */
+  routingRule: string | null;
+  routingVersion: number | null;
+  pushedAt: Date | null;
+  pushStatus: string | null;
+  /** Smartlead refused it for good: the gate no longer offers it. */
+  pushRefusedAt: Date | null;
+  /** Every mailbox, campaign or domain holding it paused (`mailbox:<email>`, …). */
+  pausedBy: string[];
+  completedAt: Date | null;
+  completedReason: string | null;
   createdAt: Date;
   /** created_at as PostgreSQL prints it (microseconds and offset): the exact keyset position. */
   position: string;
@@ -45,11 +56,37 @@ interface LeadRow {
   health_state: string;
   assigned_campaign_id: string | null;
   hold_reason: string | null;
+  routing_rule: string | null;
+  routing_version: number | null;
+  pushed_at: Date | null;
+  push_status: string | null;
+  push_refused_at: Date | null;
+  paused_by: string[];
+  completed_at: Date | null;
+  completed_reason: string | null;
   created_at: Date;
   position: string;
 }
 
-const COLUMNS = ['id', 'email', 'persona', 'lead_score', 'status', 'health_state', 'assigned_campaign_id', 'hold_reason', 'created_at'];
+const COLUMNS = [
+  'id',
+  'email',
+  'persona',
+  'lead_score',
+  'status',
+  'health_state',
+  'assigned_campaign_id',
+  'hold_reason',
+  'routing_rule',
+  'routing_version',
+  'pushed_at',
+  'push_status',
+  'push_refused_at',
+  'paused_by',
+  'completed_at',
+  'completed_reason',
+  'created_at',
+];
 
 const toRecord = (r: LeadRow): LeadRecord => ({
   id: r.id,
@@ -60,6 +97,14 @@ const toRecord = (r: LeadRow): LeadRecord => ({
   healthState: r.health_state,
   assignedCampaignId: r.assigned_campaign_id,
   holdReason: r.hold_reason,
+  routingRule: r.routing_rule,
+  routingVersion: r.routing_version,
+  pushedAt: r.pushed_at,
+  pushStatus: r.push_status,
+  pushRefusedAt: r.push_refused_at,
+  pausedBy: r.paused_by,
+  completedAt: r.completed_at,
+  completedReason: r.completed_reason,
   createdAt: r.created_at,
   position: r.position,
 });

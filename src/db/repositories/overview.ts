@@ -29,6 +29,10 @@ export interface AutomationStopped {
 export interface Overview {
   leads: { held: number; active: number; paused: number; completed: number };
   unrouted: number;
+  /** Why held leads wait: the most common reasons, per campaign (null: unrouted), most leads first (at most 20). */
+  heldReasons: { campaignId: string | null; reason: string; leads: number }[];
+  /** Sources (routing rules) quarantined for list quality: their new leads are held until a person releases them. */
+  quarantinedSources: { source: string; reason: string; since: Date }[];
   pausedDomains: (PausedEntity & { domain: string; degradedMailboxes: string[] })[];
   pausedMailboxes: (PausedEntity & { email: string })[];
   /** Paused by Drason, or paused in Smartlead (status PAUSED) whatever Drason's state. */
@@ -45,6 +49,22 @@ export async function readOverview(tx: Tx): Promise<Overview> {
   const leads = { held: 0, active: 0, paused: 0, completed: 0 };
   for (const c of counts) if (c.status in leads) leads[c.status as keyof typeof leads] = Number(c.count);
   const unrouted = Number(((await tx('leads').where({ status: 'held' }).whereNull('assigned_campaign_id').count('* as n').first()) as { n: number }).n);
+  const heldReasons = (
+    (await tx('leads')
+      .where({ status: 'held' })
+      .groupBy('assigned_campaign_id', 'hold_reason')
+      .select('assigned_campaign_id', 'hold_reason')
+      .count({ leads: '*' })
+      .orderBy([{ column: 'leads', order: 'desc' }, { column: 'assigned_campaign_id' }])
+      .limit(20)) as { assigned_campaign_id: string | null; hold_reason: string | null; leads: string | number }[]
+  ).map((r) => ({ campaignId: r.assigned_campaign_id, reason: r.hold_reason ?? 'held', leads: Number(r.leads) }));
+  const quarantinedSources = (
+    (await tx('source_quarantines').where({ state: 'quarantined' }).orderBy('quarantined_at', 'desc').select('source_key', 'reason', 'quarantined_at')) as {
+      source_key: string;
+      reason: string;
+      quarantined_at: Date;
+    }[]
+  ).map((q) => ({ source: q.source_key, reason: q.reason, since: q.quarantined_at }));
   type Escalation = EngineRow & { degraded_mailboxes: string[] };
   const domainRows = (await tx('domains as d').where('d.state', 'paused').orderBy('d.name').select('d.name', ...escalationColumns('d'))) as (Escalation & { name: string })[];
   const pausedDomains = domainRows.map((r) => ({ domain: r.name, ...engineOf(r), degradedMailboxes: r.degraded_mailboxes }));
@@ -79,11 +99,14 @@ export async function readOverview(tx: Tx): Promise<Overview> {
   const removedMailboxes = (await tx('mailboxes').whereNotNull('deleted_externally_at').orderBy('email').select('email')) as { email: string }[];
   for (const m of removedMailboxes) attention.push(`Mailbox ${m.email} was removed from Smartlead and no longer counts as a sender.`);
   if (unrouted > 0) attention.push(`${unrouted} held lead${unrouted === 1 ? '' : 's'} match no routing rule.`);
+  for (const q of quarantinedSources) {
+    attention.push(`Routing rule '${q.source}' is quarantined for list quality (${q.reason}): its new leads are held until a person releases it (POST /v1/sources/${encodeURIComponent(q.source)}/release).`);
+  }
   for (const s of automationStopped) {
     attention.push(`Automation is stopped for ${s.entityType} ${s.entityId}: ${s.reason || 'an escalation loop was detected'}. Drason will not act on it again until a person overrides it.`);
   }
 
-  return { leads, unrouted, pausedDomains, pausedMailboxes, pausedCampaigns, automationStopped, integrations: { smartlead }, attention };
+  return { leads, unrouted, heldReasons, quarantinedSources, pausedDomains, pausedMailboxes, pausedCampaigns, automationStopped, integrations: { smartlead }, attention };
 }
 
 /** Every mailbox, campaign and domain whose automation an escalation loop stopped, most recent first. */
