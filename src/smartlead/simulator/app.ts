@@ -333,8 +333,7 @@ function apiRouter(ctx: SimContext): Router {
       res.status(400).json({ error: 'Invalid account ID or account not found' });
       return;
     }
-    a.isSuspended = suspended;
-    a.updatedAt = new Date().toISOString();
+    state.setEmailAccountSuspended(a.id, suspended);
     res.json({
       success: true,
       message: suspended ? 'Email account suspended successfully' : 'Email account unsuspended successfully',
@@ -489,6 +488,12 @@ function adminRouter(ctx: SimContext): Router {
       }
     };
   const body = (req: Request): Record<string, unknown> => (req.body !== null && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : {});
+  const capacityOf = (b: Record<string, unknown>): { messagePerDay?: number | null; dailySentCount?: number | null } => {
+    const field = (v: unknown): number | null | undefined => (v === null ? null : typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
+    const messagePerDay = field(b.messagePerDay);
+    const dailySentCount = field(b.dailySentCount);
+    return { ...(messagePerDay === undefined ? {} : { messagePerDay }), ...(dailySentCount === undefined ? {} : { dailySentCount }) };
+  };
 
   r.get('/state', wrap(() => state.snapshot()));
   r.post('/reset', wrap(() => ctx.reset()));
@@ -536,8 +541,19 @@ function adminRouter(ctx: SimContext): Router {
       ...(typeof b.id === 'number' ? { id: b.id } : {}),
       ...(typeof b.fromName === 'string' ? { fromName: b.fromName } : {}),
       ...(Array.isArray(b.campaignIds) ? { campaignIds: b.campaignIds.map(Number) } : {}),
+      ...(typeof b.isSuspended === 'boolean' ? { isSuspended: b.isSuspended } : {}),
+      ...capacityOf(b),
     });
   }));
+  // What Smartlead reports of an account: `{messagePerDay?, dailySentCount?, isSuspended?}` (null: not reported).
+  r.put('/email-accounts/:id', wrap((req) => {
+    const b = body(req);
+    const id = Number(req.params.id);
+    if (typeof b.isSuspended === 'boolean') state.setEmailAccountSuspended(id, b.isSuspended);
+    return state.setEmailAccountCapacity(id, capacityOf(b));
+  }));
+  // The day's turn: every account's daily_sent_count back to 0.
+  r.post('/day-turn', wrap(() => state.turnDay()));
   r.delete('/email-accounts/:id', wrap((req) => ({ deleted: state.removeEmailAccount(Number(req.params.id)) })));
   r.post('/block-list', wrap((req) => {
     const entries = body(req).entries;

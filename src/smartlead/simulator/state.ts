@@ -27,8 +27,10 @@ export interface SimEmailAccount {
   isSuspended: boolean;
   isSmtpSuccess: boolean;
   isImapSuccess: boolean;
-  messagePerDay: number;
-  dailySentCount: number;
+  /** Smartlead's `message_per_day` (the account's daily sending limit); null: not reported (the field is left out). */
+  messagePerDay: number | null;
+  /** Smartlead's `daily_sent_count`: sends today, grown by each simulated send, 0 again at `turnDay`; null: not reported. */
+  dailySentCount: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -63,7 +65,10 @@ export interface NewEmailAccount {
   fromName?: string;
   type?: SimEmailAccount['type'];
   isSuspended?: boolean;
-  messagePerDay?: number;
+  /** Default 50; null: Smartlead does not report it. */
+  messagePerDay?: number | null;
+  /** Default 0; null: Smartlead does not report it. */
+  dailySentCount?: number | null;
   /** Campaigns to link the mailbox to. */
   campaignIds?: number[];
 }
@@ -187,8 +192,8 @@ export class SimulatorState {
       isSuspended: input.isSuspended ?? false,
       isSmtpSuccess: true,
       isImapSuccess: true,
-      messagePerDay: input.messagePerDay ?? 50,
-      dailySentCount: 0,
+      messagePerDay: input.messagePerDay === undefined ? 50 : input.messagePerDay,
+      dailySentCount: input.dailySentCount === undefined ? 0 : input.dailySentCount,
       createdAt: t,
       updatedAt: t,
     };
@@ -202,6 +207,45 @@ export class SimulatorState {
     const existed = this.emailAccounts.delete(id);
     for (const set of this.campaignAccounts.values()) set.delete(id);
     return existed;
+  }
+
+  private emailAccount(id: number): SimEmailAccount {
+    const a = this.emailAccounts.get(id);
+    if (a === undefined) throw new Error(`email account ${id} does not exist`);
+    return a;
+  }
+
+  /** Suspended (`PUT /email-accounts/suspend/{id}`) or unsuspended: a suspended account sends nothing. */
+  setEmailAccountSuspended(id: number, suspended: boolean): SimEmailAccount {
+    const a = this.emailAccount(id);
+    a.isSuspended = suspended;
+    a.updatedAt = now();
+    return a;
+  }
+
+  /** Sets what Smartlead reports of an account's daily capacity (null: the field is not reported). */
+  setEmailAccountCapacity(id: number, capacity: { messagePerDay?: number | null; dailySentCount?: number | null }): SimEmailAccount {
+    const a = this.emailAccount(id);
+    if (capacity.messagePerDay !== undefined) a.messagePerDay = capacity.messagePerDay;
+    if (capacity.dailySentCount !== undefined) a.dailySentCount = capacity.dailySentCount;
+    a.updatedAt = now();
+    return a;
+  }
+
+  /** The account sent one email: its `daily_sent_count` grows (an unreported count starts at 0). */
+  recordSend(id: number): void {
+    const a = this.emailAccount(id);
+    a.dailySentCount = (a.dailySentCount ?? 0) + 1;
+  }
+
+  /** Below its daily limit (an unreported limit never stops it): Smartlead never sends above `message_per_day`. */
+  hasDailyCapacity(a: SimEmailAccount): boolean {
+    return a.messagePerDay === null || (a.dailySentCount ?? 0) < a.messagePerDay;
+  }
+
+  /** The day's turn: every account's `daily_sent_count` is 0 again (an unreported one stays unreported). */
+  turnDay(): void {
+    for (const a of this.emailAccounts.values()) if (a.dailySentCount !== null) a.dailySentCount = 0;
   }
 
   findEmailAccountByEmail(email: string): SimEmailAccount | undefined {
@@ -329,7 +373,7 @@ export class SimulatorState {
       smtp_host: `smtp.${a.fromEmail.split('@')[1] ?? 'example.com'}`,
       smtp_port: 587,
       smtp_port_type: 'TLS',
-      message_per_day: a.messagePerDay,
+      ...(a.messagePerDay === null ? {} : { message_per_day: a.messagePerDay }),
       different_reply_to_address: null,
       is_different_imap_account: false,
       imap_username: a.fromEmail,
@@ -344,7 +388,7 @@ export class SimulatorState {
       smtp_failure_error: null,
       imap_failure_error: null,
       type: a.type,
-      daily_sent_count: a.dailySentCount,
+      ...(a.dailySentCount === null ? {} : { daily_sent_count: a.dailySentCount }),
       client_id: null,
       campaign_count: this.campaignsOfAccount(a.id).length,
       is_suspended: a.isSuspended,

@@ -6,7 +6,9 @@
  * - `emit` / `emitMany`: deterministic, one event after the other, resolved once delivered.
  * - `startTraffic`: a bounded, stoppable generator of sends with per-mailbox hard-bounce, delivery-failure and
  *   reply rates. It behaves like Smartlead: nothing is sent from a suspended or unlinked mailbox, or for a campaign
- *   that is not ACTIVE (so pauses made through the API visibly stop the bleeding).
+ *   that is not ACTIVE (so pauses made through the API visibly stop the bleeding). Each send grows the mailbox's
+ *   `daily_sent_count`; with `respectDailyLimit` a mailbox at its `message_per_day` sends no more until the day's turn
+ *   (off by default: traffic compresses days into seconds, and the demo and tests send more than a day's limit).
  *
  * Safety: by default only loopback targets (127.0.0.0/8, ::1, localhost) are accepted.
  */
@@ -71,6 +73,8 @@ export interface TrafficOptions {
   seed?: number;
   /** Recipient addresses: the campaign's leads first, then synthetic `prospect-N@<domain>` (default prospects.example). */
   recipientDomain?: string;
+  /** A mailbox at its `message_per_day` sends nothing more until `turnDay` (default false). */
+  respectDailyLimit?: boolean;
 }
 
 export interface TrafficStats {
@@ -336,7 +340,8 @@ export class WebhookEmitter {
       const c = this.state.campaigns.get(campaignId);
       if (c === undefined || c.status !== 'ACTIVE') return false;
       const a = this.state.findEmailAccountByEmail(email);
-      return a !== undefined && !a.isSuspended && (this.state.campaignAccounts.get(campaignId)?.has(a.id) ?? false);
+      if (a === undefined || a.isSuspended || (options.respectDailyLimit === true && !this.state.hasDailyCapacity(a))) return false;
+      return this.state.campaignAccounts.get(campaignId)?.has(a.id) ?? false;
     };
     const nextRecipient = (): string => {
       const leads = this.state.leadsOfCampaign(campaignId).filter((l) => l.status !== 'PAUSED' && l.status !== 'STOPPED');
@@ -384,6 +389,8 @@ export class WebhookEmitter {
       const per = stats.perMailbox[chosen.email];
       const base = { fromEmail: chosen.email, toEmail: to, campaignId };
       queue.push({ type: 'EMAIL_SENT', ...base });
+      const sender = this.state.findEmailAccountByEmail(chosen.email);
+      if (sender !== undefined) this.state.recordSend(sender.id);
       stats.sends += 1;
       if (per !== undefined) per.sends += 1;
       const r = rand();
