@@ -20,16 +20,20 @@ import type { Db } from '../db/knex';
 import { withTenant, type Tx } from '../db/tenant';
 import { appendAudit, type NewAuditEntry } from '../db/repositories/audit';
 import type { Integrations } from '../db/repositories/integrations';
-import { enqueueMembershipChanges, notifyRelayAtCommit, type LinkChange } from '../db/repositories/commands';
+import { enqueueLeadsChanged, enqueueMembershipChanges, notifyRelayAtCommit, type LinkChange } from '../db/repositories/commands';
 import { ensureMailboxes } from '../db/repositories/events';
 import { ENGINE_VERSION } from '../domain/engineVersion';
 import {
+  campaignsResumed,
   describeChange,
+  mailboxesFreed,
   reconcile,
   type KnownCampaign,
   type KnownMailbox,
   type Link,
+  type MailboxSending,
   type ReconciliationChange,
+  type RemoteMailbox,
 } from '../domain/reconciliation';
 import { componentLogger } from '../lib/logger';
 import { smartleadFailures } from '../lib/metrics';
@@ -355,12 +359,17 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
      * paused/resumed, deleted externally (or back), each change applied and audited in one transaction. Links added
      * or removed also store, in that transaction, one `membership_changed` command per campaign and per domain they
      * touch (their engines judge membership again) and wake the relay at commit.
+     * Each listed mailbox's suspension and daily capacity (`is_suspended`, `message_per_day`, `daily_sent_count`; a
+     * number Smartlead leaves out is stored as null, capacity unknown) are stored for the execution gate with
+     * `capacity_read_at`. A campaign that became ACTIVE in Smartlead, or a mailbox Smartlead sends from again (the
+     * day turned, its limit was raised, its suspension lifted), stores a `leads_changed` command for each campaign
+     * with leads awaiting the gate, in the same transaction (src/domain/reconciliation.ts mailboxesFreed).
      * Re-running it finds nothing left to change, so it is safe to retry.
      */
     async syncSmartlead(input: { organizationId: string; reason: string }): Promise<SyncResult> {
       const { organizationId } = input;
       const { client, fingerprint } = await clientFor(organizationId);
-      let remote: { campaigns: { campaignId: string; name: string; status: string }[]; mailboxes: { email: string; accountId: string }[]; links: Link[] };
+      let remote: { campaigns: { campaignId: string; name: string; status: string }[]; mailboxes: (RemoteMailbox & MailboxSending)[]; links: Link[] };
       try {
         const campaigns = await client.listCampaigns();
         heartbeat({ step: 'campaigns', count: campaigns.length });
@@ -378,7 +387,13 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
         }
         remote = {
           campaigns: campaigns.map((c) => ({ campaignId: c.id, name: c.name, status: c.status })),
-          mailboxes: accounts.map((a) => ({ email: a.fromEmail, accountId: a.id })),
+          mailboxes: accounts.map((a) => ({
+            email: a.fromEmail,
+            accountId: a.id,
+            suspended: a.isSuspended,
+            messagePerDay: storableCount(a.maxEmailsPerDay),
+            dailySentCount: storableCount(a.dailySentCount),
+          })),
           links,
         };
       } catch (error) {
@@ -397,14 +412,14 @@ export function createSmartleadActivities(deps: SmartleadActivityDeps) {
           });
         }
         const changes = reconcile({ known, remote });
-        await applyChanges(tx, organizationId, changes, [...remote.mailboxes.map((m) => m.email), ...remote.links.map((l) => l.email)]);
+        const mailboxIds = await applyChanges(tx, organizationId, changes, [...remote.mailboxes.map((m) => m.email), ...remote.links.map((l) => l.email)]);
+        await storeSending(tx, remote.mailboxes, mailboxIds);
         const links = changes.flatMap((c): LinkChange[] =>
           c.kind === 'link_added' || c.kind === 'link_removed' ? [{ campaignId: c.campaignId, email: c.email, linked: c.kind === 'link_added' }] : [],
         );
-        if (links.length > 0) {
-          await enqueueMembershipChanges(tx, organizationId, links, 'system');
-          await notifyRelayAtCommit(tx);
-        }
+        const membershipCommands = links.length > 0 ? await enqueueMembershipChanges(tx, organizationId, links, 'system') : 0;
+        const leadCommands = await enqueueLeadTriggers(tx, organizationId, changes, known.sending, remote);
+        if (membershipCommands + leadCommands > 0) await notifyRelayAtCommit(tx);
         await tx('campaigns').update({ last_synced_at: tx.fn.now() });
         for (const change of changes) {
           const entity: Pick<NewAuditEntry, 'entityType' | 'entityId'> =
@@ -492,17 +507,20 @@ function readCheckpoint(details: unknown, uploads: number): PushCheckpoint | und
   return { uploadsDone, statuses };
 }
 
-async function readKnownView(tx: Tx): Promise<{ campaigns: KnownCampaign[]; mailboxes: KnownMailbox[]; links: Link[] }> {
+async function readKnownView(tx: Tx): Promise<{ campaigns: KnownCampaign[]; mailboxes: KnownMailbox[]; links: Link[]; sending: MailboxSending[] }> {
   const campaigns = (await tx('campaigns').select('campaign_id', 'name', 'status', 'deleted_externally_at')) as {
     campaign_id: string;
     name: string;
     status: string;
     deleted_externally_at: Date | null;
   }[];
-  const mailboxes = (await tx('mailboxes').select('email', 'smartlead_account_id', 'deleted_externally_at')) as {
+  const mailboxes = (await tx('mailboxes').select('email', 'smartlead_account_id', 'deleted_externally_at', 'suspended_in_smartlead', 'message_per_day', 'daily_sent_count')) as {
     email: string;
     smartlead_account_id: string | null;
     deleted_externally_at: Date | null;
+    suspended_in_smartlead: boolean;
+    message_per_day: number | null;
+    daily_sent_count: number | null;
   }[];
   const links = (await tx('campaign_mailboxes as l').join('mailboxes as m', function joinMailbox() {
     this.on('m.id', '=', 'l.mailbox_id').andOn('m.organization_id', '=', 'l.organization_id');
@@ -511,10 +529,62 @@ async function readKnownView(tx: Tx): Promise<{ campaigns: KnownCampaign[]; mail
     campaigns: campaigns.map((c) => ({ campaignId: c.campaign_id, name: c.name, status: c.status, deletedExternally: c.deleted_externally_at !== null })),
     mailboxes: mailboxes.map((m) => ({ email: m.email, smartleadAccountId: m.smartlead_account_id, deletedExternally: m.deleted_externally_at !== null })),
     links: links.map((l) => ({ campaignId: l.campaign_id, email: l.email })),
+    sending: mailboxes.map((m) => ({ email: m.email, suspended: m.suspended_in_smartlead, messagePerDay: m.message_per_day, dailySentCount: m.daily_sent_count })),
   };
 }
 
-async function applyChanges(tx: Tx, organizationId: string, changes: ReconciliationChange[], remoteEmails: string[]): Promise<void> {
+/** A count Smartlead reported that fits the integer column; anything else (fractional, negative, huge) is unknown. */
+const storableCount = (n: number | null): number | null => (n !== null && Number.isInteger(n) && n >= 0 && n <= 2_147_483_647 ? n : null);
+
+/** Every listed mailbox's suspension and daily capacity as Smartlead reports them now, in one statement. */
+async function storeSending(tx: Tx, mailboxes: MailboxSending[], mailboxIds: Map<string, string>): Promise<void> {
+  const rows = mailboxes.flatMap((m) => {
+    const id = mailboxIds.get(m.email.trim().toLowerCase());
+    return id === undefined ? [] : [{ id, ...m }];
+  });
+  if (rows.length === 0) return;
+  await tx.raw(
+    `update mailboxes m
+        set suspended_in_smartlead = r.suspended, message_per_day = r.message_per_day, daily_sent_count = r.daily_sent_count, capacity_read_at = now()
+       from unnest(?::uuid[], ?::boolean[], ?::int[], ?::int[]) as r(id, suspended, message_per_day, daily_sent_count)
+      where m.id = r.id`,
+    // pg sends a null element as NULL; knex types only arrays without nulls.
+    [rows.map((r) => r.id), rows.map((r) => r.suspended), rows.map((r) => r.messagePerDay) as number[], rows.map((r) => r.dailySentCount) as number[]],
+  );
+}
+
+/**
+ * Held leads deserve another pass of their campaign's lead push workflow when the campaign became ACTIVE in
+ * Smartlead (`campaign_resumed`), or when one of its mailboxes that Smartlead had stopped (suspended, at its daily
+ * limit) sends again (`capacity_changed`; campaigns as Smartlead links them now). Only campaigns with leads awaiting
+ * the gate are told: the day's turn frees every mailbox, and a campaign with nothing held has nothing to re-check.
+ * Returns how many commands were stored.
+ */
+async function enqueueLeadTriggers(
+  tx: Tx,
+  organizationId: string,
+  changes: ReconciliationChange[],
+  before: MailboxSending[],
+  remote: { mailboxes: MailboxSending[]; links: Link[] },
+): Promise<number> {
+  const resumed = new Set(campaignsResumed(changes));
+  const freed = new Set(mailboxesFreed(before, remote.mailboxes));
+  const freedCampaigns = new Set(remote.links.filter((l) => freed.has(l.email.trim().toLowerCase()) && !resumed.has(l.campaignId)).map((l) => l.campaignId));
+  if (resumed.size + freedCampaigns.size === 0) return 0;
+  const { rows } = await tx.raw<{ rows: { id: string }[] }>(
+    `select c.id from unnest(?::text[]) as c(id)
+      where exists (select 1 from leads l where l.assigned_campaign_id = c.id and l.status = 'held' and l.push_refused_at is null)`,
+    [[...resumed, ...freedCampaigns]],
+  );
+  const waiting = new Set(rows.map((r) => r.id));
+  return (
+    (await enqueueLeadsChanged(tx, organizationId, [...resumed].filter((c) => waiting.has(c)), 'campaign_resumed', 'system')) +
+    (await enqueueLeadsChanged(tx, organizationId, [...freedCampaigns].filter((c) => waiting.has(c)), 'capacity_changed', 'system'))
+  );
+}
+
+/** Applies the changes; returns the ids of the mailboxes Smartlead mentions (by lower-case email). */
+async function applyChanges(tx: Tx, organizationId: string, changes: ReconciliationChange[], remoteEmails: string[]): Promise<Map<string, string>> {
   // Every mailbox Smartlead mentions gets a row (and its domain), so links and monitoring can refer to it.
   const mailboxIds = await ensureMailboxes(tx, organizationId, remoteEmails);
   for (const change of changes) {
@@ -554,6 +624,7 @@ async function applyChanges(tx: Tx, organizationId: string, changes: Reconciliat
       }
     }
   }
+  return mailboxIds;
 }
 
 export type SmartleadActivities = ReturnType<typeof createSmartleadActivities>;

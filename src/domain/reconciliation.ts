@@ -138,3 +138,39 @@ export function describeChange(c: ReconciliationChange): string {
       return `Mailbox ${c.email} no longer sends for campaign ${c.campaignId} in Smartlead.`;
   }
 }
+
+/**
+ * What Smartlead reports of a mailbox's sending (`GET /email-accounts/`): suspended, its daily limit
+ * (`message_per_day`) and today's sends (`daily_sent_count`); a number Smartlead leaves out is null (unknown).
+ */
+export interface MailboxSending {
+  email: string;
+  suspended: boolean;
+  messagePerDay: number | null;
+  dailySentCount: number | null;
+}
+
+/**
+ * Smartlead sends from it: not suspended and below its daily limit. An unknown limit or count counts as free, as in
+ * the execution gate (src/domain/executionGate.ts): Smartlead itself never sends above its limit.
+ */
+export function smartleadSends(m: Omit<MailboxSending, 'email'>): boolean {
+  return !m.suspended && (m.messagePerDay === null || m.dailySentCount === null || m.dailySentCount < m.messagePerDay);
+}
+
+/**
+ * Mailboxes (lower-case emails) Smartlead had stopped (suspended, or at its daily limit) as Drason last read them,
+ * and that send again now: the day turned (`daily_sent_count` reset), the limit was raised, or the suspension was
+ * lifted. Their campaigns' held leads deserve another look. A mailbox Drason never read is not "freed".
+ */
+export function mailboxesFreed(before: MailboxSending[], now: MailboxSending[]): string[] {
+  const stopped = new Set(before.filter((m) => !smartleadSends(m)).map((m) => lower(m.email)));
+  return [...new Set(now.filter((m) => stopped.has(lower(m.email)) && smartleadSends(m)).map((m) => lower(m.email)))];
+}
+
+/** Campaigns whose Smartlead status became ACTIVE in these changes (resumed, or back from deletion as ACTIVE). */
+export function campaignsResumed(changes: ReconciliationChange[]): string[] {
+  return changes.flatMap((c) =>
+    (c.kind === 'campaign_status_changed' && c.to === 'ACTIVE') || (c.kind === 'campaign_reappeared' && c.status === 'ACTIVE') ? [c.campaignId] : [],
+  );
+}
