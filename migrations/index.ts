@@ -13,6 +13,7 @@ import * as m007 from './007_escalation';
 import * as m008 from './008_campaign_senders';
 import * as m009 from './009_routing_versions';
 import * as m010 from './010_lead_lifecycle';
+import * as m011 from './011_lead_completion';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -29,4 +30,5 @@ export const migrations: NamedMigration[] = [
   { name: '008_campaign_senders', ...m008 },
   { name: '009_routing_versions', ...m009 },
   { name: '010_lead_lifecycle', ...m010 },
+  { name: '011_lead_completion', ...m011 },
 ];
