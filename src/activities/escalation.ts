@@ -6,7 +6,10 @@
  *   the mailboxes reported degraded are still members (for a domain: with the campaigns each sends for).
  * - `actOnEscalationDecision` (an ordinary activity; Temporal owns its retries): carries out ONE decision, keyed by
  *   its decision id, exactly once — ledger first (entity_actions), then the Smartlead calls, then the audit entry,
- *   the entity's row, the recommendation (suggest mode) and the ledger row in one transaction.
+ *   the entity's row, the recommendation (suggest mode) and the ledger row in one transaction. That transaction also
+ *   pauses the entity's leads (a campaign's own; a domain's: those its mailboxes sent to) when a pause was carried
+ *   out, releases them on resume, and stores the recovery commands for the lead push workflows of its campaigns
+ *   (src/db/repositories/leadLifecycle.ts recordDecisionForLeads).
  *
  * ## Holds: who keeps a campaign paused in Smartlead
  *
@@ -28,6 +31,7 @@
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import Bottleneck from 'bottleneck';
 import { readBuckets } from '../db/repositories/counters';
+import { recordDecisionForLeads } from '../db/repositories/leadLifecycle';
 import { campaignsOfDomain, campaignsOfMailboxes } from '../db/repositories/membership';
 import { currentSettings } from '../db/repositories/settings';
 import type { Tx } from '../db/tenant';
@@ -285,6 +289,8 @@ export function createEscalationActivities(deps: SmartleadActivityDeps) {
       const update = { ...engineRowColumns(row, e), degraded_mailboxes: row.degradedMailboxes };
       if (kind === 'campaign') await tx('campaigns').where({ campaign_id: key }).update(update);
       else await tx('domains').where('name_key', key.toLowerCase()).update(update);
+      // The entity's leads: paused with it, released when it resumes; its campaigns re-check held leads on recovery.
+      await recordDecisionForLeads(tx, { organizationId, cause: { type: kind, key }, explanation: e, call: call?.kind, outcome });
       await closeDecision(tx, subject, e, outcome, { campaigns: effects, ...(reason === undefined ? {} : { reason }) }, happened);
       return { outcome, campaigns: effects, alreadyRecorded: false, ...(reason === undefined ? {} : { reason }) };
     });

@@ -18,6 +18,9 @@
  *   engines, docs/decisions/012-escalation.md) and wakes the relay at commit. Attempts of one decision take turns
  *   on that transaction and only the first records anything, so they are stored once per decision however often
  *   it is retried.
+ *   The same transaction pauses the leads the mailbox has been sending to when a pause was carried out, releases
+ *   them when it resumes, and asks its campaigns' lead push workflows to look at their held leads again when its
+ *   recorded state recovers (src/db/repositories/leadLifecycle.ts recordDecisionForLeads).
  *
  * The table and column names are decision 011's contract with migration 006.
  */
@@ -25,6 +28,7 @@ import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { withTenant, type Tx } from '../db/tenant';
 import { readBuckets } from '../db/repositories/counters';
 import { enqueueMemberState, notifyRelayAtCommit } from '../db/repositories/commands';
+import { recordDecisionForLeads } from '../db/repositories/leadLifecycle';
 import { currentSettings } from '../db/repositories/settings';
 import type { Command, DecisionSettings, Explanation } from '../domain/mailboxMachine';
 import { sumBuckets, summarizeWindows, type WindowCounts, type WindowSummary } from '../domain/rollingWindows';
@@ -173,6 +177,8 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
         await enqueueMemberState(tx, { organizationId, mailbox: email, state: input.row.state, manual, at: input.row.stateChangedAt, decisionId: e.decisionId, actor: e.actor });
         await notifyRelayAtCommit(tx);
       }
+      // The mailbox's leads: paused with it, released when it resumes; its campaigns re-check held leads on recovery.
+      await recordDecisionForLeads(tx, { organizationId, cause: { type: 'mailbox', key: email }, explanation: e, call, outcome });
       await closeDecision(tx, subject, e, outcome, detail, happened);
       return { outcome, detail, alreadyRecorded: false };
     });
