@@ -9,6 +9,7 @@ import { ENGINE_VERSION } from '../domain/engineVersion';
 import { summarizeWindows, type WindowSummary } from '../domain/rollingWindows';
 import { normalizeEmail } from '../workflows/ids';
 import { createEscalationActivities } from './escalation';
+import { createLeadLifecycleActivities } from './leadLifecycle';
 import { createLeadPipelineActivities } from './leadPipeline';
 import { createMailboxEngineActivities } from './mailboxEngine';
 import { createSmartleadActivities, type SmartleadActivityDeps } from './smartlead';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMailboxEngineActivities(deps),
     ...createEscalationActivities(deps),
     ...createLeadPipelineActivities(deps),
+    ...createLeadLifecycleActivities(deps),
     ...createSourceQualityActivities(deps),
     /** Appends one audit row; a retry with the same idempotency key is a no-op. Returns whether it wrote. */
     async recordAudit(input: RecordAuditInput): Promise<boolean> {
