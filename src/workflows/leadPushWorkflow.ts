@@ -12,8 +12,8 @@
  */
 import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { GateOutcomeLead } from '../activities/leadPipeline';
-import { campaignLabel, evaluateGate } from '../domain/executionGate';
+import type { GateInputRead, GateLead, GateOutcomeLead } from '../activities/leadPipeline';
+import { campaignLabel, evaluateGate, type GateDecision } from '../domain/executionGate';
 import { CommandLog, localActivities } from './entityRuntime';
 import { leadPushWorkflowId } from './ids';
 import { leadPushSnapshotQuery, leadsChangedSignal, type LeadPushSnapshot, type LeadsChanged } from './leadPushSignals';
@@ -21,7 +21,11 @@ import { smartleadRetry } from './retryPolicies';
 
 type Activities = ReturnType<typeof createActivities>;
 const { pushLeadsToCampaign } = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: smartleadRetry });
-const { recordGateOutcome } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } });
+const { recordGateOutcome, reviewSources } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+const { syncLeadPauses } = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', retry: smartleadRetry });
 
 export const RECHECK_MS = 5 * 60_000;
 export const DEFAULT_MAX_PASSES_PER_RUN = 200;
@@ -50,6 +54,7 @@ export async function leadPushWorkflow(input: LeadPushWorkflowInput): Promise<vo
   let passesThisRun = 0;
   let held = 0;
   let lastSummary: string | undefined;
+  let pausesPending = 0;
   const shouldContinueAsNew = (): boolean => workflowInfo().continueAsNewSuggested || passesThisRun >= (input.maxPassesPerRun ?? DEFAULT_MAX_PASSES_PER_RUN);
 
   setHandler(leadsChangedSignal, (c) => {
@@ -59,54 +64,103 @@ export async function leadPushWorkflow(input: LeadPushWorkflowInput): Promise<vo
 
   for (;;) {
     if (!due) {
-      const signalled = await condition(() => due || shouldContinueAsNew(), held > 0 ? RECHECK_MS : undefined);
+      const signalled = await condition(() => due || shouldContinueAsNew(), held > 0 || pausesPending > 0 ? RECHECK_MS : undefined);
       if (!signalled) due = true;
     }
     if (due && !shouldContinueAsNew()) {
       due = false;
       passes += 1;
       passesThisRun += 1;
+      const decisionKey = `${chain}#${passes}`;
+      // Sources first, so a quarantine decided on this pass's evidence already holds this pass's leads.
+      await reviewSources({ organizationId, campaignId, decisionKey });
       const read = await localActivities.readGateInput({ organizationId, campaignId, limit: input.batchSize ?? DEFAULT_BATCH_SIZE });
       held = read.heldCount;
       if (read.leads.length > 0) {
-        let outcomes: GateOutcomeLead[];
-        let pushed = false;
-        if (read.campaign === null) {
-          lastSummary = `held: ${campaignLabel({ id: campaignId })} is not known to Drason yet: it is read at the next Smartlead sync`;
-          outcomes = read.leads.map((l) => ({ leadId: l.leadId, inCampaign: false, reason: lastSummary! }));
-        } else {
-          const decision = evaluateGate({
-            campaign: read.campaign,
-            domains: read.domains,
-            mailboxes: read.mailboxes,
-            // Source quarantine has no storage yet (docs/decisions/013-lead-pipeline.md).
-            source: { ruleId: 'unknown', quarantine: null },
-            mode: read.mode,
-            thresholds: { gateMaxRiskScore: read.gateMaxRiskScore },
-            now: Date.now(),
-          });
-          lastSummary = decision.summary;
-          if (decision.action === 'push') {
-            pushed = true;
-            const result = await pushLeadsToCampaign({
-              organizationId,
-              campaignId,
-              leads: read.leads.map(({ holdReason: _unused, ...lead }) => lead),
-            });
-            outcomes = result.outcomes.map((o) => ({ leadId: o.leadId, inCampaign: o.inCampaign, reason: o.reason }));
-          } else {
-            outcomes = read.leads.map((l) => ({ leadId: l.leadId, inCampaign: false, reason: decision.summary }));
-          }
-        }
-        const recorded = await recordGateOutcome({ organizationId, campaignId, decisionKey: `${chain}#${passes}`, mode: read.mode, leads: outcomes });
-        held = Math.max(0, read.heldCount - recorded.activated);
+        const pass = await gatePass(read, organizationId, campaignId);
+        lastSummary = pass.summary;
+        const recorded = await recordGateOutcome({
+          organizationId,
+          campaignId,
+          decisionKey,
+          mode: read.mode,
+          leads: pass.outcomes,
+          ...(pass.recommend === undefined ? {} : { recommendPush: pass.recommend }),
+        });
+        held = Math.max(0, read.heldCount - recorded.activated - recorded.refused);
         // More held leads than one batch behind a push: take the next batch now.
-        if (pushed && recorded.activated > 0 && read.heldCount > read.leads.length) due = true;
+        if (pass.pushed && recorded.activated + recorded.refused > 0 && read.heldCount > read.leads.length) due = true;
+      }
+      // Leads paused or resumed with a mailbox, campaign or domain: bring Smartlead in step (src/activities/leadLifecycle.ts).
+      if (read.pausesToSync > 0) {
+        const synced = await syncLeadPauses({ organizationId, campaignId });
+        pausesPending = synced.pending;
+      } else {
+        pausesPending = 0;
       }
     }
-    if (shouldContinueAsNew()) {
+        if (shouldContinueAsNew()) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof leadPushWorkflow>({ ...input, state: { chain, commandsSeen: commandsSeen.seen, due: due || held > 0, passes } });
+      await continueAsNew<typeof leadPushWorkflow>({ ...input, state: { chain, commandsSeen: commandsSeen.seen, due: due || held > 0 || pausesPending > 0, passes } });
     }
   }
+}
+
+interface GatePass {
+  outcomes: GateOutcomeLead[];
+  pushed: boolean;
+  summary: string;
+  recommend?: { leads: number; summary: string };
+}
+
+/**
+ * One gate decision over a pass's leads (pure except for the push): leads of a quarantined source are held with the
+ * source-quality reason; the rest follow the gate — pushed in enforce mode, recommended in suggest mode (pushed
+ * there only up to a person's applied recommendation), recorded in observe mode, held with every failed condition.
+ */
+async function gatePass(read: GateInputRead, organizationId: string, campaignId: string): Promise<GatePass> {
+  if (read.campaign === null) {
+    const summary = `held: ${campaignLabel({ id: campaignId })} is not known to Drason yet: it is read at the next Smartlead sync`;
+    return { outcomes: read.leads.map((l) => ({ leadId: l.leadId, inCampaign: false, reason: summary })), pushed: false, summary };
+  }
+  const quarantines = new Map(read.quarantined.map((q) => [q.source, q]));
+  const gate = (source: string | null, mode = read.mode): GateDecision => {
+    const q = source === null ? undefined : quarantines.get(source);
+    return evaluateGate({
+      campaign: read.campaign!,
+      domains: read.domains,
+      mailboxes: read.mailboxes,
+      source: { ruleId: source ?? 'unknown', ...(source === null ? {} : { ruleName: source }), quarantine: q === undefined ? null : { since: q.since, reason: q.reason } },
+      mode,
+      thresholds: { gateMaxRiskScore: read.gateMaxRiskScore },
+      now: Date.now(),
+    });
+  };
+  const outcomes: GateOutcomeLead[] = [];
+  const toPush: GateLead[] = [];
+  const base = gate(null);
+  let waiting = 0;
+  for (const lead of read.leads) {
+    const decision = lead.source !== null && quarantines.has(lead.source) ? gate(lead.source) : base;
+    const approved = decision.action === 'recommend' && read.approvedUntil !== null && lead.createdAtMs <= read.approvedUntil;
+    if (decision.action === 'push' || approved) toPush.push(lead);
+    else {
+      outcomes.push({ leadId: lead.leadId, inCampaign: false, reason: decision.summary });
+      if (decision.action === 'recommend') waiting += 1;
+    }
+  }
+  if (toPush.length > 0) {
+    const result = await pushLeadsToCampaign({
+      organizationId,
+      campaignId,
+      leads: toPush.map(({ holdReason: _h, source: _s, createdAtMs: _c, ...lead }) => lead),
+    });
+    for (const o of result.outcomes) outcomes.push({ leadId: o.leadId, inCampaign: o.inCampaign, reason: o.reason, pushStatus: o.status });
+  }
+  return {
+    outcomes,
+    pushed: toPush.length > 0,
+    summary: base.summary,
+    ...(waiting === 0 ? {} : { recommend: { leads: read.heldCount - toPush.length, summary: base.summary } }),
+  };
 }

@@ -16,6 +16,10 @@ import { smartleadSyncWorkflow } from '../../src/workflows/smartleadSyncWorkflow
 import { campaignWorkflow, escalationSnapshotQuery } from '../../src/workflows/escalationWorkflow';
 import { memberStateSignal } from '../../src/workflows/escalationSignals';
 import type { EscalationInputRead, ReadEscalationInputRequest } from '../../src/activities/escalation';
+import { leadPushWorkflow } from '../../src/workflows/leadPushWorkflow';
+import { leadPushSnapshotQuery, leadsChangedSignal } from '../../src/workflows/leadPushSignals';
+import type { GateInputRead, ReadGateInputRequest, RecordGateOutcomeInput } from '../../src/activities/leadPipeline';
+import type { PushLeadsInput, PushLeadsResult } from '../../src/activities/smartlead';
 import { createTimeSkippingEnv } from '../support/timeSkipping';
 
 const HISTORIES = path.join(__dirname, 'histories');
@@ -134,6 +138,59 @@ describe('workflow replay', function () {
     const record = process.env.RECORD_HISTORIES;
     if (record !== undefined && /^[\w.-]+$/.test(record)) {
       fs.writeFileSync(path.join(HISTORIES, 'campaignWorkflow-escalation-v1.json'), JSON.stringify(history, null, 1));
+    }
+    await Worker.runReplayHistory({ workflowsPath }, history);
+  });
+
+  it('replays a fresh lead push history (a pass held by a quarantined source, a push, a refused lead, a recheck, a leadsChanged signal)', async () => {
+    let held = ['l1', 'l2', 'l3'];
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'replay-lead-push',
+      workflowsPath,
+      activities: {
+        reviewSources: async () => ({ quarantined: [] }),
+        readGateInput: async (input: ReadGateInputRequest): Promise<GateInputRead> => ({
+          campaign: { id: input.campaignId, smartleadStatus: 'ACTIVE', deletedInSmartlead: false, state: 'healthy', riskScore: 5 },
+          domains: [{ domain: 'replay.io', state: 'healthy' }],
+          mailboxes: [{ email: 'a@replay.io', state: 'healthy', automationStopped: false, suspendedInSmartlead: false, messagePerDay: 50, dailySentCount: 3 }],
+          mode: 'enforce',
+          gateMaxRiskScore: 70,
+          settingsVersion: 1,
+          leads: held.map((id, i) => ({ leadId: id, email: `${id}@lead.io`, holdReason: null, source: i === 2 ? 'Bad list' : 'Good list', createdAtMs: i })),
+          heldCount: held.length,
+          quarantined: [{ source: 'Bad list', since: 0, reason: 'too many bad addresses' }],
+          approvedUntil: null,
+          pausesToSync: held.length === 1 ? 1 : 0,
+        }),
+        pushLeadsToCampaign: async (input: PushLeadsInput): Promise<PushLeadsResult> => ({
+          campaignId: input.campaignId,
+          outcomes: input.leads.map((l, i) => ({ leadId: l.leadId, email: l.email, status: i === 0 ? ('added' as const) : ('invalid_email' as const), inCampaign: i === 0, reason: i === 0 ? 'added' : 'invalid' })),
+          counts: {},
+        }),
+        recordGateOutcome: async (input: RecordGateOutcomeInput) => {
+          held = held.filter((id) => !input.leads.some((l) => l.leadId === id && (l.inCampaign || l.pushStatus === 'invalid_email')));
+          return { activated: 1, refused: 1, reasonsChanged: 1 };
+        },
+        syncLeadPauses: async () => ({ paused: 1, resumed: 0, completed: 0, pending: 0 }),
+      },
+    });
+    const history = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start(leadPushWorkflow, {
+        workflowId: 'leadPush/replay-org/77',
+        taskQueue: 'replay-lead-push',
+        args: [{ organizationId: '00000000-0000-4000-8000-0000000000aa', campaignId: '77' }],
+      });
+      await env.sleep('6 minutes');
+      await handle.signal(leadsChangedSignal, { commandId: 'c1', reason: 'domain_recovered' });
+      await env.sleep('1 minute');
+      assert.ok((await handle.query(leadPushSnapshotQuery)).passes >= 2);
+      await handle.terminate();
+      return handle.fetchHistory();
+    });
+    const record = process.env.RECORD_HISTORIES;
+    if (record !== undefined && /^[\w.-]+$/.test(record)) {
+      fs.writeFileSync(path.join(HISTORIES, 'leadPushWorkflow-v1.json'), JSON.stringify(history, null, 1));
     }
     await Worker.runReplayHistory({ workflowsPath }, history);
   });
