@@ -119,6 +119,20 @@ describe('lead pipeline end to end over HTTP (Clay webhook, routing, gate, Smart
     assert.ok(pushed.includes('lead_pushed') && pushed.includes('lead_ingested'), pushed.join(','));
   });
 
+  it('the same Clay row delivered 50 times at once yields one lead and one push', async () => {
+    const row = { email: 'dup@hooli.example', persona: 'CTO', lead_score: 90, workable: true, external_id: 'clay-row-dup' };
+    const replies = await Promise.all(Array.from({ length: 50 }, () => callJson(stack.apiUrl, 'POST', '/v1/webhooks/clay', key, row)));
+    assert.deepEqual([...new Set(replies.map((r) => r.status))], [202]);
+    const ids = new Set(replies.map((r) => r.json.leadId as string));
+    assert.equal(ids.size, 1, 'one lead');
+    assert.equal(replies.filter((r) => r.json.duplicate === false).length, 1, 'one first delivery, 49 repeats');
+    const [id] = [...ids];
+    await leadWhen(id!, 'the lead to become active', (l) => l.status === 'active');
+    const uploads = uploadsOf(4001).filter((c) => JSON.stringify(c.body ?? null).includes('dup@hooli.example'));
+    assert.equal(uploads.length, 1, 'one upload carried it');
+    assert.equal(sim.state.leadsOfCampaign(4001).filter((l) => l.email === 'dup@hooli.example').length, 1);
+  });
+
   it('holds a lead behind a paused domain with the reason and pushes it by itself once the domain resumes', async () => {
     await call('POST', `/v1/domains/${BETA}/override`, { action: 'pause', reason: 'e2e: the domain is under review' }, 202);
     await until(async () => ((await call('GET', `/v1/domains/${BETA}`)).state === 'paused' ? true : undefined), 60_000, `${BETA} to be paused`);
