@@ -1,7 +1,9 @@
 /**
  * Replay tests: workflow code must stay deterministic for histories already recorded. Every history under
  * test/workflows/histories/ is replayed against the current code; a change that would break running workflows
- * fails here. Record a new one with RECORD_HISTORIES=<name> (written to histories/<name>.json); keep the old ones.
+ * fails here. Record a new one with RECORD_HISTORIES=<name> (written to histories/<name>.json by the test that owns
+ * that name: `mailboxWorkflow-<version>`, or the fixed name of the sync, campaign and lead push fixtures); keep the
+ * old ones.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -23,6 +25,14 @@ import type { PushLeadsInput, PushLeadsResult } from '../../src/activities/smart
 import { createTimeSkippingEnv } from '../support/timeSkipping';
 
 const HISTORIES = path.join(__dirname, 'histories');
+
+/** Writes `history` as histories/<RECORD_HISTORIES>.json when that name is this test's (`owns`), and only then. */
+function recordIfAsked(owns: (name: string) => boolean, history: unknown): void {
+  const name = process.env.RECORD_HISTORIES;
+  if (name === undefined || !/^[\w.-]+$/.test(name) || !owns(name)) return;
+  fs.mkdirSync(HISTORIES, { recursive: true });
+  fs.writeFileSync(path.join(HISTORIES, `${name}.json`), JSON.stringify(history, null, 1));
+}
 const workflowsPath = require.resolve('../../src/workflows');
 
 describe('workflow replay', function () {
@@ -71,11 +81,7 @@ describe('workflow replay', function () {
       // The first run: two batches, then continue-as-new.
       return env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
     });
-    const record = process.env.RECORD_HISTORIES;
-    if (record !== undefined && /^[\w.-]+$/.test(record)) {
-      fs.mkdirSync(HISTORIES, { recursive: true });
-      fs.writeFileSync(path.join(HISTORIES, `${record}.json`), JSON.stringify(history, null, 1));
-    }
+    recordIfAsked((name) => name.startsWith('mailboxWorkflow-'), history);
     await Worker.runReplayHistory({ workflowsPath }, history);
   });
 
@@ -95,10 +101,7 @@ describe('workflow replay', function () {
       assert.equal((await handle.result()).campaigns, 1);
       return handle.fetchHistory();
     });
-    const record = process.env.RECORD_HISTORIES;
-    if (record !== undefined && /^[\w.-]+$/.test(record)) {
-      fs.writeFileSync(path.join(HISTORIES, 'smartleadSyncWorkflow-basic.json'), JSON.stringify(history, null, 1));
-    }
+    recordIfAsked((name) => name === 'smartleadSyncWorkflow-basic', history);
     await Worker.runReplayHistory({ workflowsPath }, history);
   });
 
@@ -135,10 +138,7 @@ describe('workflow replay', function () {
       await handle.terminate();
       return handle.fetchHistory();
     });
-    const record = process.env.RECORD_HISTORIES;
-    if (record !== undefined && /^[\w.-]+$/.test(record)) {
-      fs.writeFileSync(path.join(HISTORIES, 'campaignWorkflow-escalation-v1.json'), JSON.stringify(history, null, 1));
-    }
+    recordIfAsked((name) => name === 'campaignWorkflow-escalation-v1', history);
     await Worker.runReplayHistory({ workflowsPath }, history);
   });
 
@@ -188,10 +188,7 @@ describe('workflow replay', function () {
       await handle.terminate();
       return handle.fetchHistory();
     });
-    const record = process.env.RECORD_HISTORIES;
-    if (record !== undefined && /^[\w.-]+$/.test(record)) {
-      fs.writeFileSync(path.join(HISTORIES, 'leadPushWorkflow-v1.json'), JSON.stringify(history, null, 1));
-    }
+    recordIfAsked((name) => name === 'leadPushWorkflow-v1', history);
     await Worker.runReplayHistory({ workflowsPath }, history);
   });
 
