@@ -129,6 +129,16 @@ export async function seedEveryTenantTable(db: Db, integrations: Integrations, o
     // Lead sources (migrations/010_lead_lifecycle.ts).
     const sourceName = `List ${tag}`;
     await tx('source_quarantines').insert({ organization_id: organizationId, source_key: sourceName, state: 'quarantined', reason: 'seeded', mode: 'enforce' });
+    // Console sessions (migrations/013_console_sessions.ts): a session of the organization's first key.
+    const key = (await tx('api_keys').orderBy('created_at').first('id', 'role')) as { id: string; role: string };
+    await tx('console_sessions').insert({
+      organization_id: organizationId,
+      token_hash: crypto.createHash('sha256').update(`seed-session-${tag}`).digest('hex'),
+      api_key_id: key.id,
+      role: key.role,
+      csrf_token: `seed-csrf-${tag}`,
+      expires_at: new Date(Date.now() + 3600_000),
+    });
     return {
       sourceName,
       campaignId,
