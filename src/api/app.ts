@@ -25,6 +25,7 @@ import { mountOverview } from './routes/overview';
 import { mountOverrides } from './routes/overrides';
 import { mountRecommendations } from './routes/recommendations';
 import { mountRouting } from './routes/routing';
+import { mountSeries } from './routes/series';
 import { mountSmartleadWebhook } from './routes/smartleadWebhook';
 import { mountSources } from './routes/sources';
 
@@ -70,6 +71,7 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   mountIntegrations(routes);
   mountOverview(routes);
   mountEntities(routes);
+  mountSeries(routes);
   mountOverrides(routes);
   mountRecommendations(routes);
   mountSources(routes);
