@@ -14,6 +14,7 @@ import { failedAuthRateLimit } from './rateLimit';
 import { Routes } from './route';
 import { mountApiKeys } from './routes/apiKeys';
 import { mountAudit } from './routes/audit';
+import { defaultConsoleDir, mountConsoleApp, mountConsoleSession } from './routes/console';
 import { mountEntities } from './routes/entities';
 import { mountEvents } from './routes/events';
 import { mountHealth } from './routes/health';
@@ -36,7 +37,12 @@ export function acceptableRequestId(given: string | undefined): given is string 
   return given !== undefined && /^[\x20-\x7e]{1,200}$/.test(given) && given.trim() !== '';
 }
 
-export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
+export interface AppOptions {
+  /** Where the built console is (default dist/console under the project root). */
+  consoleDir?: string;
+}
+
+export function createApp(deps: ApiDeps, options: AppOptions = {}): { app: Express; routes: Routes } {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -76,11 +82,13 @@ export function createApp(deps: ApiDeps): { app: Express; routes: Routes } {
   mountRecommendations(routes);
   mountSources(routes);
   mountAudit(routes);
+  mountConsoleSession(routes, deps.rateLimits);
   const document = routes.document();
   router.get('/v1/openapi.json', (_req, res) => {
     res.json(document);
   });
   app.use(router);
+  mountConsoleApp(app, options.consoleDir ?? defaultConsoleDir());
 
   app.use((req, _res, next) => {
     next(noSuchRoute(req));

@@ -6,6 +6,9 @@
  *   send static headers). Looked up by hash on every request, so a revocation applies to the very next one.
  * - Smartlead webhooks: the token in the path authenticates; an unknown token answers exactly like an unknown route.
  * - Platform bootstrap: the platform admin token.
+ * - Console sessions (./consoleSession.ts): without a key, the `drason_session` cookie of a signed-in console
+ *   authenticates as the key it was signed in with (same role checks, same actor in audit rows); a request it sends
+ *   that changes something must carry X-CSRF-Token. A presented key always wins over the cookie.
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { Db } from '../db/knex';
@@ -16,6 +19,7 @@ import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../lib/erro
 import { componentLogger } from '../lib/logger';
 import { SingleFlight } from '../lib/singleFlight';
 import { constantTimeEqual } from '../security/tokens';
+import { checkCsrf, endRevokedSession, resolveConsoleSession, sessionTokenFrom, touchConsoleSession, type ConsoleSession } from './consoleSession';
 import type { ApiDeps } from './deps';
 
 const log = componentLogger('auth');
@@ -69,20 +73,38 @@ function presentedKey(req: Request, access: Access): string | undefined {
   return header === undefined || header === '' ? undefined : header;
 }
 
+/** Says yes at most once a minute per id (and process). Bounded: forgets everything past 10 000 ids. */
+class OncePerMinute {
+  private readonly last = new Map<string, number>();
+
+  due(id: string, nowMs: number): boolean {
+    const last = this.last.get(id);
+    if (last !== undefined && nowMs - last < 60_000) return false;
+    if (this.last.size >= 10_000) this.last.clear();
+    this.last.set(id, nowMs);
+    return true;
+  }
+}
+
 /**
  * Records a key's last use at most once a minute per key and process; the UPDATE's own condition keeps it to once
- * a minute across processes. Bounded: forgets everything past 10 000 keys.
+ * a minute across processes. Console sessions likewise: their last use (which moves their idle deadline).
  */
 export class KeyUsage {
-  private readonly lastRecorded = new Map<string, number>();
+  private readonly keys = new OncePerMinute();
+  private readonly sessions = new OncePerMinute();
 
   async record(db: Db, key: AuthContext, nowMs = Date.now()): Promise<void> {
-    const last = this.lastRecorded.get(key.keyId);
-    if (last !== undefined && nowMs - last < 60_000) return;
-    if (this.lastRecorded.size >= 10_000) this.lastRecorded.clear();
-    this.lastRecorded.set(key.keyId, nowMs);
+    if (!this.keys.due(key.keyId, nowMs)) return;
     await withTenant(db, key.organizationId, (tx) => touchApiKey(tx, key.keyId)).catch((error: unknown) =>
       log.warn('could not record API key use', { keyId: key.keyId, error: String(error) }),
+    );
+  }
+
+  async recordSession(db: Db, session: ConsoleSession, nowMs = Date.now()): Promise<void> {
+    if (!this.sessions.due(session.tokenHash, nowMs)) return;
+    await touchConsoleSession(db, session).catch((error: unknown) =>
+      log.warn('could not record console session use', { keyId: session.keyId, error: String(error) }),
     );
   }
 }
@@ -94,6 +116,7 @@ export class KeyUsage {
 export class CredentialLookups {
   private readonly keys = new SingleFlight<Awaited<ReturnType<typeof resolveApiKey>>>();
   private readonly tokens = new SingleFlight<Awaited<ReturnType<typeof resolveWebhookToken>>>();
+  private readonly sessions = new SingleFlight<Awaited<ReturnType<typeof resolveConsoleSession>>>();
 
   apiKey(db: Db, key: string): ReturnType<typeof resolveApiKey> {
     return this.keys.run(key, () => resolveApiKey(db, key));
@@ -102,7 +125,34 @@ export class CredentialLookups {
   webhookToken(db: Db, token: string): ReturnType<typeof resolveWebhookToken> {
     return this.tokens.run(token, () => resolveWebhookToken(db, token));
   }
+
+  consoleSession(db: Db, token: string): ReturnType<typeof resolveConsoleSession> {
+    return this.sessions.run(token, () => resolveConsoleSession(db, token));
+  }
 }
+
+/**
+ * The live console session the request's cookie names, its use recorded; 401 when there is none (no cookie, unknown,
+ * expired, signed out) or its key was revoked (the session is then deleted).
+ */
+export async function requireConsoleSession(deps: Pick<ApiDeps, 'db'>, req: Request, usage: KeyUsage, lookups: CredentialLookups): Promise<ConsoleSession> {
+  const token = sessionTokenFrom(req);
+  if (token === undefined) throw new UnauthenticatedError('Not signed in: send `Authorization: Bearer <key>`, or sign in to the console (POST /console/session).');
+  const session = await lookups.consoleSession(deps.db, token);
+  if (session === undefined) throw new UnauthenticatedError('The console session has ended (signed out, expired or unknown): sign in again.');
+  if (session.keyRevoked) {
+    await endRevokedSession(deps.db, session);
+    throw new UnauthenticatedError('The API key this console session was signed in with has been revoked: sign in again with another key.');
+  }
+  await usage.recordSession(deps.db, session);
+  return session;
+}
+
+/** A console session acts as the key it was signed in with. */
+export const sessionAuth = (session: ConsoleSession): AuthContext => ({ organizationId: session.organizationId, keyId: session.keyId, role: session.role });
+
+const forbidden = (access: Access, role: Role): ForbiddenError =>
+  new ForbiddenError(`This endpoint needs the ${access} role${access === 'ingest' ? ' (or operator/admin)' : ' or higher'}; this key is ${role}.`);
 
 export function authenticate(deps: ApiDeps, access: Access, usage: KeyUsage, lookups: CredentialLookups): RequestHandler {
   return async (req, res, next) => {
@@ -116,6 +166,15 @@ export function authenticate(deps: ApiDeps, access: Access, usage: KeyUsage, loo
       return next();
     }
     const token = presentedKey(req, access);
+    if (token === undefined && access !== 'platform' && sessionTokenFrom(req) !== undefined) {
+      const session = await requireConsoleSession(deps, req, usage, lookups);
+      const auth = sessionAuth(session);
+      res.locals.auth = auth;
+      await usage.record(deps.db, auth);
+      checkCsrf(req, session);
+      if (!roleAllows(session.role, access)) throw forbidden(access, session.role);
+      return next();
+    }
     if (token === undefined) {
       throw new UnauthenticatedError(
         access === 'ingest' ? 'A valid API key is required: send `Authorization: Bearer <key>` or `X-Drason-Key: <key>`.' : undefined,
@@ -132,9 +191,7 @@ export function authenticate(deps: ApiDeps, access: Access, usage: KeyUsage, loo
     const auth: AuthContext = { organizationId: key.organizationId, keyId: key.id, role: key.role };
     res.locals.auth = auth;
     await usage.record(deps.db, auth);
-    if (!roleAllows(key.role, access)) {
-      throw new ForbiddenError(`This endpoint needs the ${access} role${access === 'ingest' ? ' (or operator/admin)' : ' or higher'}; this key is ${key.role}.`);
-    }
+    if (!roleAllows(key.role, access)) throw forbidden(access, key.role);
     next();
   };
 }
