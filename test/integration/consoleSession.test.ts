@@ -125,6 +125,7 @@ describe('operator console: sessions, static files and chart series', function (
       const s = await session(acme.adminKey);
       const overview = await withCookie('GET', '/v1/overview', { cookie: s.cookie });
       assert.equal(overview.status, 200, overview.text);
+      assert.deepEqual(overview.json.links, { openapi: '/v1/openapi.json', console: '/console/' }, 'the overview links the OpenAPI document and the console');
       const mailboxes = await withCookie('GET', '/v1/mailboxes', { cookie: s.cookie });
       assert.equal(mailboxes.status, 200, mailboxes.text);
       const current = await withCookie('GET', '/console/session', { cookie: s.cookie });

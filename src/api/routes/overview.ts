@@ -1,7 +1,8 @@
 /**
  * GET /v1/overview: the organization at a glance (viewer). Paused mailboxes, campaigns and domains carry what their
  * engine last decided in the fields the entity reads use (./entities.ts), plus their workflow; `automationStopped`
- * lists every entity whose automation an escalation loop stopped (only a person's override resumes it).
+ * lists every entity whose automation an escalation loop stopped (only a person's override resumes it); `links`
+ * names the OpenAPI document and the console.
  */
 import { z } from 'zod';
 import { readOverview, type Overview, type PausedEntity } from '../../db/repositories/overview';
@@ -54,6 +55,12 @@ const OverviewSchema = z
       smartlead: z.object({ status: z.enum(['configured', 'broken', 'not_configured']), brokenReason: z.string().nullable() }),
     }),
     attention: z.array(z.string()).describe('Plain-English problems a person should act on.'),
+    links: z
+      .object({
+        openapi: z.literal('/v1/openapi.json').describe('The OpenAPI document of this API (every endpoint, with the role it needs).'),
+        console: z.literal('/console/').describe('The operator console, served by this API.'),
+      })
+      .describe('Where to read more, relative to this API.'),
   })
   .openapi('Overview');
 
@@ -87,6 +94,7 @@ function overviewView(deps: ApiDeps, organizationId: string, o: Overview, mode: 
     mode,
     integrations: o.integrations,
     attention: o.attention,
+    links: { openapi: '/v1/openapi.json', console: '/console/' },
   };
 }
 
