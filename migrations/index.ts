@@ -14,6 +14,7 @@ import * as m008 from './008_campaign_senders';
 import * as m009 from './009_routing_versions';
 import * as m010 from './010_lead_lifecycle';
 import * as m011 from './011_lead_completion';
+import * as m012 from './012_audit_chain';
 import * as m013 from './013_console_sessions';
 
 export interface NamedMigration extends Knex.Migration {
@@ -32,5 +33,6 @@ export const migrations: NamedMigration[] = [
   { name: '009_routing_versions', ...m009 },
   { name: '010_lead_lifecycle', ...m010 },
   { name: '011_lead_completion', ...m011 },
+  { name: '012_audit_chain', ...m012 },
   { name: '013_console_sessions', ...m013 },
 ];

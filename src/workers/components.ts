@@ -1,7 +1,7 @@
 /**
  * The two runnable components, each started from resolved settings and returning a handle to stop it:
  * - the worker: Temporal worker (entity workflows + activities), the event relay (the only code that signals entity
- *   workflows) and the maintenance loop;
+ *   workflows), the maintenance loop and the audit sealer (hash chain of the audit log);
  * - the API: Express on its port.
  * Production runs each in its own process (worker.ts, api.ts); `npm start` runs both in one (start.ts).
  */
@@ -22,6 +22,7 @@ import { startEventRelay, type RelayOptions } from '../services/eventRelay';
 import { IngestBatcher } from '../services/ingestBatcher';
 import { RelayWaker } from '../services/relayWaker';
 import { startMaintenanceLoop } from '../services/maintenance';
+import { startAuditSealer } from '../services/auditSealer';
 import { connectClient, connectWorkerConnection, type TemporalSettings } from '../temporal/connection';
 
 const log = componentLogger('drason');
@@ -92,11 +93,13 @@ export async function startWorkerComponent(settings: RuntimeSettings, options: W
   const { client, connection: clientConnection } = await connectClient(settings.temporal);
   const relay = startEventRelay({ db, client, taskQueue: settings.temporal.taskQueue, databaseUrl: settings.databaseUrl }, options.relay);
   const maintenance = startMaintenanceLoop(db);
+  const sealer = startAuditSealer(db);
   log.info(`worker polling task queue ${settings.temporal.taskQueue} on ${settings.temporal.address}`);
   return {
     stop: async () => {
       await relay.stop();
       await maintenance.stop();
+      await sealer.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch((error: unknown) => log.error('worker stopped with an error', { error: String(error) }));
       await clientConnection.close();

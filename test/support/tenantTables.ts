@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import pg from 'pg';
 import type { Db } from '../../src/db/knex';
 import { appendAudit } from '../../src/db/repositories/audit';
+import { sealOrganization } from '../../src/db/repositories/auditChain';
 import { ingestEvents } from '../../src/db/repositories/events';
 import type { Integrations } from '../../src/db/repositories/integrations';
 import { withTenant } from '../../src/db/tenant';
@@ -68,6 +69,8 @@ export async function seedEveryTenantTable(db: Db, integrations: Integrations, o
     await tx('signal_backoff').insert({ organization_id: organizationId, mailbox_id: mailbox.id, attempts: 1, next_attempt_at: new Date() });
     await tx('entity_counters').insert({ organization_id: organizationId, entity_type: 'mailbox', entity_key: mailboxEmail, bucket_start: new Date(), hard_bounces: 1 });
     await appendAudit(tx, { organizationId, entityType: 'mailbox', entityId: mailboxEmail, action: 'seeded', actor: 'test', message: 'Seeded.', engineVersion: 'test' });
+    // Its hash-chain link (migrations/012_audit_chain.ts), as the worker's sealer would append it.
+    await sealOrganization(tx, organizationId, Number.MAX_SAFE_INTEGER);
     const campaignId = `${tag}-1`;
     await tx('campaigns').insert({ organization_id: organizationId, campaign_id: campaignId, name: `Campaign ${tag}`, status: 'ACTIVE' });
     await tx('campaign_mailboxes').insert({ organization_id: organizationId, campaign_id: campaignId, mailbox_id: mailbox.id });
