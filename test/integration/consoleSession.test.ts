@@ -269,6 +269,7 @@ describe('operator console: sessions, static files and chart series', function (
       fs.mkdirSync(path.join(dir, 'assets'));
       fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>Drason</title><script type="module" src="/console/assets/main-AB12CD34.js"></script>');
       fs.writeFileSync(path.join(dir, 'assets', 'main-AB12CD34.js'), 'console.log(1);');
+      fs.writeFileSync(path.join(dir, 'assets', 'main-AB12CD34.js.map'), '{}');
       fs.writeFileSync(path.join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -293,6 +294,7 @@ describe('operator console: sessions, static files and chart series', function (
         assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
         assert.match(asset.headers.get('content-type') ?? '', /javascript/);
         assert.match(asset.headers.get('content-security-policy') ?? '', CSP);
+        assert.equal((await fetch(`${app.url}/console/assets/main-AB12CD34.js.map`)).headers.get('cache-control'), 'public, max-age=31536000, immutable');
         const unhashed = await fetch(`${app.url}/console/favicon.svg`);
         assert.equal(unhashed.status, 200);
         assert.equal(unhashed.headers.get('cache-control'), 'no-cache');

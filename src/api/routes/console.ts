@@ -26,8 +26,8 @@
  * audit rows' actor.
  *
  * Static files (`dist/console/`, or the directory given to createApp):
- * - `GET /console/<file>` serves that file; file names carrying a content hash (`name-HASH.ext`, HASH 8+ letters or
- *   digits, as esbuild's `[name]-[hash]` writes them) are sent with `Cache-Control: public, max-age=31536000,
+ * - `GET /console/<file>` serves that file; file names carrying a content hash (`name-HASH.ext`, also `.js.map` and
+ *   the like, HASH 8+ letters or digits, as esbuild's `[name]-[hash]` writes them) are sent with `Cache-Control: public, max-age=31536000,
  *   immutable`, every other file with `no-cache`.
  * - `GET /console`, `GET /console/` and any other `/console/<path>` that is no file → index.html with `no-cache`
  *   (client-side routes; the console uses hash routes, so this is only a safety net). index.html is served at several
@@ -248,8 +248,8 @@ export const CONSOLE_CSP = [
 /** Where `npm run build:console` writes the console. */
 export const defaultConsoleDir = (): string => path.join(projectRoot(), 'dist', 'console');
 
-/** `name-HASH.ext`: content-addressed, so it never changes under its name. */
-const HASHED_FILE = /-[A-Za-z0-9_]{8,}\.[A-Za-z0-9]+$/;
+/** `name-HASH.ext` (and `name-HASH.js.map`, `name-HASH.css.LEGAL.txt`): content-addressed, never changed under its name. */
+const HASHED_FILE = /-[A-Za-z0-9_]{8,}(?:\.[A-Za-z0-9]+)+$/;
 
 /** A missing file of these kinds is a 404, not the page: a browser asking for a script must not get HTML. */
 const ASSET_FILE = /\.(?:m?js|css|map|json|txt|png|jpe?g|gif|svg|ico|webp|avif|woff2?|ttf|otf|webmanifest)$/i;
