@@ -99,7 +99,7 @@ export async function closeDecision(tx: Tx, subject: DecisionSubject, e: Explana
     actor: e.actor,
     mode: e.mode,
     settingsVersion: e.settingsVersion,
-    trigger: e.trigger,
+    trigger: { ...e.trigger, outcome },
     engineVersion: ENGINE_VERSION,
     idempotencyKey: e.decisionId,
     message: `${e.message}${happened}`,

@@ -12,6 +12,29 @@ export interface AuditTrigger {
   /** Configuration changes: the values before and after. */
   before?: unknown;
   after?: unknown;
+  /** What happened, when the writer knows it (see AuditOutcome); older rows have it derived by outcomeOf. */
+  outcome?: AuditOutcome;
+}
+
+export const AUDIT_OUTCOMES = ['done', 'would_have', 'recommended', 'impossible', 'rejected', 'recorded'] as const;
+/**
+ * done: carried out; would_have: observe mode, nothing done; recommended: suggest mode, waits for a person;
+ * impossible: could not be carried out; rejected: a payload or request refused; recorded: an observation or a
+ * step that changes nothing by itself (a warning, a lead held or stored).
+ */
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+const DONE_SUFFIXES = ['_paused', '_resumed', '_automation_stopped', '_created', '_revoked', '_changed', '_configured', '_rotated', '_released', '_quarantined', '_routed', '_pushed', '_completed', '_cause_added', '_cause_released', '_applied', '_manually'];
+
+/** The stored outcome, else the one the action names (rows written before outcomes were stored). */
+export function outcomeOf(action: string, trigger: AuditTrigger): AuditOutcome {
+  if (trigger.outcome !== undefined && (AUDIT_OUTCOMES as readonly string[]).includes(trigger.outcome)) return trigger.outcome;
+  if (action.endsWith('_rejected') || action === 'lead_refused') return 'rejected';
+  if (action.includes('_would_') || action === 'source_quarantine_observed') return 'would_have';
+  if (action.endsWith('_recommended')) return 'recommended';
+  if (action.endsWith('_not_applicable') || action.endsWith('_broken')) return 'impossible';
+  if (DONE_SUFFIXES.some((suffix) => action.endsWith(suffix))) return 'done';
+  return 'recorded';
 }
 
 export interface NewAuditEntry {
@@ -43,6 +66,7 @@ export interface AuditEntry {
   engineVersion: string;
   settingsVersion: number;
   message: string;
+  outcome: AuditOutcome;
 }
 
 interface AuditRow {
@@ -71,6 +95,7 @@ const toEntry = (r: AuditRow): AuditEntry => ({
   engineVersion: r.engine_version,
   settingsVersion: r.settings_version,
   message: r.message,
+  outcome: outcomeOf(r.action, r.trigger),
 });
 
 /** Appends an entry; returns false when an entry with the same idempotency key already exists. */
@@ -109,6 +134,9 @@ export async function appendAudit(tx: Tx, entry: NewAuditEntry): Promise<boolean
 export interface AuditFilter {
   entityType?: string;
   entityId?: string;
+  /** Exact, or a prefix when it ends with `*` (`mailbox_*`). */
+  action?: string;
+  actor?: string;
   since?: Date;
   until?: Date;
   /** Exclusive upper bound on id, for cursor paging (newest first). */
@@ -121,6 +149,11 @@ export async function listAudit(tx: Tx, filter: AuditFilter): Promise<AuditEntry
   const q = tx<AuditRow>('audit_log').select('*').orderBy('id', 'desc').limit(filter.limit);
   if (filter.entityType !== undefined) q.where('entity_type', filter.entityType);
   if (filter.entityId !== undefined) q.where('entity_id', filter.entityId);
+  if (filter.action !== undefined) {
+    if (filter.action.endsWith('*')) q.where('action', 'like', `${filter.action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`);
+    else q.where('action', filter.action);
+  }
+  if (filter.actor !== undefined) q.where('actor', filter.actor);
   if (filter.since !== undefined) q.where('at', '>=', filter.since);
   if (filter.until !== undefined) q.where('at', '<', filter.until);
   if (filter.beforeId !== undefined) q.where('id', '<', filter.beforeId);
