@@ -10,6 +10,7 @@ import { authenticate, CredentialLookups, KeyUsage, type Access } from './auth';
 import { zodProblems } from './problem';
 import type { ApiDeps } from './deps';
 import { callerRateLimit } from './rateLimit';
+import { componentLogger } from '../lib/logger';
 import { unsafeInputProblems } from './unsafeInput';
 
 extendZodWithOpenApi(z);
@@ -40,6 +41,12 @@ export interface RouteDefinition<B extends ZodType, Q extends ZodType, P extends
   params?: P;
   responses: Record<number, { description: string; schema?: ZodType }>;
   handler: (ctx: { body: z.infer<B>; query: z.infer<Q>; params: z.infer<P>; req: Request; res: Response; deps: ApiDeps }) => Promise<void> | void;
+  /**
+   * Called when the request is refused with a 422 before the handler runs (unsafe strings or nesting, a part the
+   * schema rejects), after authentication: ingestion routes audit the rejected payload here. The 422 is answered
+   * whatever it does.
+   */
+  rejected?: (ctx: { error: ValidationError; res: Response; deps: ApiDeps }) => Promise<unknown>;
 }
 
 function parsePart<T extends ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
@@ -54,6 +61,8 @@ function refuseUnsafe(part: unknown, where: string): void {
   const problems = unsafeInputProblems(part, where === 'body' ? '' : where);
   if (problems.length > 0) throw new ValidationError(`The request ${where} has values that cannot be accepted.`, problems);
 }
+
+const log = componentLogger('api');
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 
@@ -128,13 +137,19 @@ export class Routes {
     this.definitions.push({ method: def.method, path: def.path, access: def.access });
     const parse = def.body === undefined ? [] : [requireJsonBody, this.jsonParser(def.bodyLimit ?? DEFAULT_BODY_LIMIT)];
     this.router[def.method](def.path, authenticate(this.deps, def.access, this.usage, this.lookups), this.rateLimit, ...parse, async (req, res) => {
-      if (def.params !== undefined) refuseUnsafe(req.params, 'path');
-      if (def.query !== undefined) refuseUnsafe(req.query, 'query');
-      if (def.body !== undefined) refuseUnsafe(req.body, 'body');
-      const params = parsePart(def.params, req.params, 'path');
-      const query = parsePart(def.query, req.query, 'query');
-      const body = parsePart(def.body, req.body, 'body');
-      await def.handler({ body, query, params, req, res, deps: this.deps });
+      let parts: { body: z.infer<B>; query: z.infer<Q>; params: z.infer<P> };
+      try {
+        if (def.params !== undefined) refuseUnsafe(req.params, 'path');
+        if (def.query !== undefined) refuseUnsafe(req.query, 'query');
+        if (def.body !== undefined) refuseUnsafe(req.body, 'body');
+        parts = { params: parsePart(def.params, req.params, 'path'), query: parsePart(def.query, req.query, 'query'), body: parsePart(def.body, req.body, 'body') };
+      } catch (error) {
+        if (error instanceof ValidationError && def.rejected !== undefined) {
+          await def.rejected({ error, res, deps: this.deps }).catch((e: unknown) => log.warn(`could not record a rejected ${def.method.toUpperCase()} ${def.path}`, { error: String(e) }));
+        }
+        throw error;
+      }
+      await def.handler({ ...parts, req, res, deps: this.deps });
     });
   }
 

@@ -2,7 +2,7 @@
  * POST /v1/webhooks/clay (ingest, or operator/admin) — one Clay row per request, as Clay's HTTP API column sends it,
  * with the key in `Authorization: Bearer` or `X-Drason-Key` (src/api/auth.ts). The body is checked by
  * parseClayLead (src/domain/clayLead.ts): a bad row is a 422 naming every bad field, nothing is stored but the
- * rejection's audit row. An accepted row is stored, created held/healthy and routed in one transaction
+ * rejection's audit row (a body refused before parsing, for a NUL character or too deep nesting, is audited too). An accepted row is stored, created held/healthy and routed in one transaction
  * (src/db/repositories/leads.ts) and answered 202 `{leadId, status, duplicate}`; a repeat (same external_id, else
  * normalized email) answers the same leadId with `duplicate: true` and changes nothing.
  *
@@ -14,8 +14,9 @@ import { getLead, ingestClayLead, LEAD_STATUSES, listLeads, type LeadRecord } fr
 import { withTenant } from '../../db/tenant';
 import { parseClayLead } from '../../domain/clayLead';
 import { ENGINE_VERSION } from '../../domain/engineVersion';
-import { NotFoundError, ValidationError } from '../../lib/errors';
-import { actorOf, authOf } from '../auth';
+import { NotFoundError, ValidationError, type FieldProblem } from '../../lib/errors';
+import { actorOf, authOf, type AuthContext } from '../auth';
+import type { ApiDeps } from '../deps';
 import { decodeCursor, limitSchema, pageOf } from '../pagination';
 import type { Routes } from '../route';
 
@@ -83,6 +84,25 @@ const view = (l: LeadRecord): z.infer<typeof LeadSchema> => ({
   createdAt: l.createdAt.toISOString(),
 });
 
+const fieldName = (p: FieldProblem): string => (p.path === '' ? 'the body' : p.path);
+
+/** A refused Clay row: one audit entry naming every bad field (nothing else is stored). */
+function auditClayRejection(deps: ApiDeps, auth: AuthContext, problems: FieldProblem[]): Promise<boolean> {
+  const { organizationId } = auth;
+  return withTenant(deps.db, organizationId, (tx) =>
+    appendAudit(tx, {
+      organizationId,
+      entityType: 'lead',
+      entityId: 'clay',
+      action: 'lead_rejected',
+      actor: actorOf(auth),
+      trigger: { signals: problems.map(fieldName), outcome: 'rejected' },
+      message: `A Clay lead was refused and nothing was stored: ${problems.map((p) => `${fieldName(p)} ${p.message}`).join('; ')}.`,
+      engineVersion: ENGINE_VERSION,
+    }),
+  );
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function mountLeads(routes: Routes): void {
@@ -95,24 +115,15 @@ export function mountLeads(routes: Routes): void {
     bodyLimit: '256kb',
     body: ClayLeadBody,
     responses: { 202: { description: 'Stored, created held and routed (or a duplicate)', schema: LeadAccepted } },
+    // A body refused before parsing (a NUL character, nesting deeper than 32 levels) is audited like a bad field.
+    rejected: ({ error, res, deps }) => auditClayRejection(deps, authOf(res), error.options.errors ?? [{ path: '', message: error.message }]),
     handler: async ({ body, res, deps }) => {
       const auth = authOf(res);
       const { organizationId } = auth;
       const parsed = parseClayLead(body);
       if (!parsed.ok) {
-        const fields = parsed.problems.map((p) => (p.path === '' ? 'the body' : p.path));
-        await withTenant(deps.db, organizationId, (tx) =>
-          appendAudit(tx, {
-            organizationId,
-            entityType: 'lead',
-            entityId: 'clay',
-            action: 'lead_rejected',
-            actor: actorOf(auth),
-            trigger: { signals: fields },
-            message: `A Clay lead was refused and nothing was stored: ${parsed.problems.map((p) => `${p.path === '' ? 'the body' : p.path} ${p.message}`).join('; ')}.`,
-            engineVersion: ENGINE_VERSION,
-          }),
-        );
+        await auditClayRejection(deps, auth, parsed.problems);
+        const fields = parsed.problems.map(fieldName);
         throw new ValidationError(`The Clay row has ${parsed.problems.length} bad field(s): ${fields.join(', ')}; nothing was stored.`, parsed.problems);
       }
       const raw = body as Record<string, unknown>;

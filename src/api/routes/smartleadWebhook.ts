@@ -25,7 +25,8 @@ import { BOUNCE_CLASSES } from '../../domain/events';
 import { mapSmartleadWebhook } from '../../ingestion/smartleadWebhook';
 import { UnauthenticatedError } from '../../lib/errors';
 import { eventsIngested, webhookRejections } from '../../lib/metrics';
-import { webhookOf } from '../auth';
+import { webhookOf, type WebhookContext } from '../auth';
+import type { ApiDeps } from '../deps';
 import type { Routes } from '../route';
 
 const SmartleadBody = z.record(z.string(), z.unknown()).openapi('SmartleadWebhookBody', {
@@ -47,6 +48,24 @@ const Received = z
   })
   .openapi('SmartleadWebhookReceived');
 
+/** A refused webhook delivery, audited once a minute per reason however many deliveries are refused. */
+function auditWebhookRejection(deps: ApiDeps, webhook: WebhookContext, reason: string, message: string): Promise<boolean> {
+  const { organizationId, tokenId } = webhook;
+  return withTenant(deps.db, organizationId, (tx) =>
+    appendAudit(tx, {
+      organizationId,
+      entityType: 'integration',
+      entityId: 'smartlead',
+      action: 'webhook_rejected',
+      actor: `webhook-token:${tokenId}`,
+      trigger: { signals: [reason], outcome: 'rejected' },
+      message,
+      engineVersion: ENGINE_VERSION,
+      idempotencyKey: `webhook-rejected:${tokenId}:${reason.replace(/^secret_key_/, '')}:${Math.floor(Date.now() / 60_000)}`,
+    }),
+  );
+}
+
 export function mountSmartleadWebhook(routes: Routes): void {
   routes.add({
     method: 'post',
@@ -58,23 +77,23 @@ export function mountSmartleadWebhook(routes: Routes): void {
     params: z.object({ token: z.string() }),
     body: SmartleadBody,
     responses: { 202: { description: 'Stored (or a duplicate); will be processed', schema: Received } },
+    // A body that is not a JSON object, or holds values Postgres cannot store, is refused (422) and audited.
+    rejected: ({ error, res, deps }) =>
+      auditWebhookRejection(
+        deps,
+        webhookOf(res),
+        'invalid_body',
+        `A Smartlead webhook was refused and nothing was stored: ${(error.options.errors ?? []).map((p) => `${p.path === '' ? 'the body' : p.path} ${p.message}`).join('; ') || error.message}.`,
+      ),
     handler: async ({ body, res, deps }) => {
-      const { organizationId, tokenId, secretKeyHash } = webhookOf(res);
+      const { organizationId, secretKeyHash } = webhookOf(res);
       const secret = checkWebhookSecret(secretKeyHash, body.secret_key);
       if (secret === 'missing' || secret === 'mismatch') {
-        await withTenant(deps.db, organizationId, (tx) =>
-          appendAudit(tx, {
-            organizationId,
-            entityType: 'integration',
-            entityId: 'smartlead',
-            action: 'webhook_rejected',
-            actor: `webhook-token:${tokenId}`,
-            trigger: { signals: [`secret_key_${secret}`] },
-            message: `A Smartlead webhook was refused because its secret_key was ${secret === 'missing' ? 'missing' : 'wrong'}; make the webhook's secret in Smartlead match the one saved with PUT /v1/integrations/smartlead.`,
-            engineVersion: ENGINE_VERSION,
-            // One row a minute per reason, however many deliveries are refused.
-            idempotencyKey: `webhook-rejected:${tokenId}:${secret}:${Math.floor(Date.now() / 60_000)}`,
-          }),
+        await auditWebhookRejection(
+          deps,
+          webhookOf(res),
+          `secret_key_${secret}`,
+          `A Smartlead webhook was refused because its secret_key was ${secret === 'missing' ? 'missing' : 'wrong'}; make the webhook's secret in Smartlead match the one saved with PUT /v1/integrations/smartlead.`,
         );
         webhookRejections.inc({ provider: 'smartlead', reason: `secret_key_${secret}` });
         throw new UnauthenticatedError(`The webhook body's secret_key is ${secret === 'missing' ? 'missing' : 'not the one configured for this organization'}.`);
