@@ -87,6 +87,8 @@ export interface RecordGateOutcomeInput {
    * up to date while pending), audited once when first made.
    */
   recommendPush?: { leads: number; summary: string };
+  /** The gate's sentence for this pass (what passed, with values and limits): quoted in each pushed lead's audit entry. */
+  gate?: string;
 }
 
 export interface RecordGateOutcomeResult {
@@ -273,12 +275,15 @@ async function recordOutcome(tx: Tx, input: RecordGateOutcomeInput): Promise<Rec
   const heldHere = () => tx('leads').where({ status: 'held', assigned_campaign_id: input.campaignId });
   for (const lead of input.leads) {
     if (lead.inCampaign) {
-      const n = await heldHere()
+      const [moved] = (await heldHere()
         .where({ id: lead.leadId })
-        .update({ status: 'active', hold_reason: null, push_status: lead.pushStatus ?? 'added', pushed_at: tx.raw('coalesce(pushed_at, now())'), updated_at: tx.fn.now() });
-      if (n === 0) continue;
+        .update({ status: 'active', hold_reason: null, push_status: lead.pushStatus ?? 'added', pushed_at: tx.raw('coalesce(pushed_at, now())'), updated_at: tx.fn.now() }, ['email'])) as {
+        email: string;
+      }[];
+      if (moved === undefined) continue;
       activated += 1;
-      await audit(lead.leadId, 'lead_pushed', `Lead ${lead.leadId} was added to Smartlead campaign ${input.campaignId} and is active.`, 'active');
+      const why = input.gate === undefined ? '' : ` (${input.gate})`;
+      await audit(lead.leadId, 'lead_pushed', `Lead ${moved.email} (${lead.leadId}) was added to Smartlead campaign ${input.campaignId} and is active${why}.`, 'active');
       continue;
     }
     if (lead.pushStatus !== undefined && REFUSED_FOR_GOOD.has(lead.pushStatus)) {

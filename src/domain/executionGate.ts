@@ -237,12 +237,15 @@ export function evaluateGate(input: GateInput): GateDecision {
     const n = failed.length;
     return { allowed, action: 'hold', failed, notes, summary: `held: ${n} gate condition${n === 1 ? '' : 's'} failed for ${label}: ${failed.map((f) => f.reason).join('; ')}` };
   }
+  // What passed, with the measured values and their limits, so a push explains itself like a pause does.
+  const available = mailboxes.filter((m) => blocker(m) === null).length;
+  const passes = `every gate condition passes: risk score ${campaign.riskScore} within the maximum of ${max}, ${available} of ${mailboxes.length} mailbox${mailboxes.length === 1 ? '' : 'es'} available, no sending domain paused`;
   switch (mode) {
     case 'enforce':
-      return { allowed, action: 'push', failed, notes, summary: `push to ${label}: every gate condition passes` };
+      return { allowed, action: 'push', failed, notes, summary: `push to ${label}: ${passes}` };
     case 'suggest':
-      return { allowed, action: 'recommend', failed, notes, summary: `suggest mode: would recommend pushing to ${label} (every gate condition passes); waiting for a person to apply it` };
+      return { allowed, action: 'recommend', failed, notes, summary: `suggest mode: would recommend pushing to ${label} (${passes}); waiting for a person to apply it` };
     case 'observe':
-      return { allowed, action: 'record', failed, notes, summary: `observe mode: would push to ${label} (every gate condition passes); nothing was pushed` };
+      return { allowed, action: 'record', failed, notes, summary: `observe mode: would push to ${label} (${passes}); nothing was pushed` };
   }
 }

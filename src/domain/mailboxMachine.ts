@@ -453,7 +453,7 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
       resumedAt: now,
       probationUntil: now + t.probationMinutes * MINUTE,
     };
-    const probation = `probation until ${at(now + t.probationMinutes * MINUTE)} judges only what it sends from now on`;
+    const probation = `probation until ${at(now + t.probationMinutes * MINUTE)} judges only what it sends from now on against the pause thresholds (hard-bounce rate ${pct(t.hardBounceRate.pause)}, delivery-failure rate ${pct(t.failureRate.pause)})`;
     if (via === 'automation' && mode === 'suggest') {
       if (from.pendingRecommendation?.action === 'resume') return noChange(from);
       return {

@@ -85,6 +85,7 @@ export async function leadPushWorkflow(input: LeadPushWorkflowInput): Promise<vo
           decisionKey,
           mode: read.mode,
           leads: pass.outcomes,
+          gate: pass.summary,
           ...(pass.recommend === undefined ? {} : { recommendPush: pass.recommend }),
         });
         held = Math.max(0, read.heldCount - recorded.activated - recorded.refused);

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { createSmartleadSimulator, type SimCall, type SmartleadSimulator, type WebhookEventInput } from '../../src/smartlead/simulator';
 import { callJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
+import { unexplained, type AuditItem } from '../support/auditExplained';
 import { until } from '../support/processes';
 
 const ALPHA = 'alpha-leads.com';
@@ -210,5 +211,24 @@ describe('lead pipeline end to end over HTTP (Clay webhook, routing, gate, Smart
     await call('POST', `/v1/sources/${encodeURIComponent('Growth list')}/release`, { reason: 'e2e: the list was cleaned' });
     await leadWhen(next, 'the held Growth lead to be pushed after the release (dan still sends)', (l) => l.status === 'active');
     assert.ok(simLead(4003, 'growth99@initech.example') !== undefined);
+  });
+
+  it('every action taken above left exactly one audit entry naming the entity, the metric and the threshold (or the person and their reason)', async () => {
+    const items: AuditItem[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await call('GET', `/v1/audit?limit=500${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      items.push(...(page.items as AuditItem[]));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    assert.ok(items.some((a) => a.action === 'lead_pushed') && items.some((a) => a.action === 'source_quarantined') && items.some((a) => a.action === 'mailbox_paused'));
+    const emails = new Map<string, string>();
+    for (const status of ['held', 'active', 'paused', 'completed']) {
+      for (const l of (await call('GET', `/v1/leads?status=${status}&limit=500`)).items as Json[]) emails.set(l.id, l.email);
+    }
+    assert.deepEqual(
+      unexplained(items, (a) => [a.entityId, ...(a.entityType === 'lead' && emails.has(a.entityId) ? [emails.get(a.entityId)!] : [])]),
+      [],
+    );
   });
 });

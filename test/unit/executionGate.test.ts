@@ -66,9 +66,9 @@ const gate = (...changes: Change[]) => {
 describe('execution gate', () => {
   describe('modes, when every condition passes', () => {
     const table: [GateInput['mode'], string, string][] = [
-      ['enforce', 'push', 'push to campaign 42: every gate condition passes'],
-      ['suggest', 'recommend', 'suggest mode: would recommend pushing to campaign 42 (every gate condition passes); waiting for a person to apply it'],
-      ['observe', 'record', 'observe mode: would push to campaign 42 (every gate condition passes); nothing was pushed'],
+      ['enforce', 'push', 'push to campaign 42: every gate condition passes: risk score 10 within the maximum of 70, 2 of 2 mailboxes available, no sending domain paused'],
+      ['suggest', 'recommend', 'suggest mode: would recommend pushing to campaign 42 (every gate condition passes: risk score 10 within the maximum of 70, 2 of 2 mailboxes available, no sending domain paused); waiting for a person to apply it'],
+      ['observe', 'record', 'observe mode: would push to campaign 42 (every gate condition passes: risk score 10 within the maximum of 70, 2 of 2 mailboxes available, no sending domain paused); nothing was pushed'],
     ];
     for (const [mode, action, summary] of table) {
       it(`${mode} → ${action}`, () => {

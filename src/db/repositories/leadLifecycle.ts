@@ -53,6 +53,8 @@ export interface ReleaseLeadsInput {
   cause: PauseCause;
   actor: string;
   decisionId: string;
+  /** Why the entity resumed (its decision's sentence), quoted in each lead's audit entry. */
+  reason?: string;
 }
 
 export interface LeadsChangedResult {
@@ -169,7 +171,7 @@ export async function pauseLeadsFor(tx: Tx, input: PauseLeadsInput): Promise<Lea
 export async function releaseLeadsFrom(tx: Tx, input: ReleaseLeadsInput): Promise<LeadsChangedResult> {
   const entry = causeEntry(input.cause);
   const campaignFilter = input.cause.type === 'campaign' ? 'and l.assigned_campaign_id = ?' : '';
-  const what = `${causeText(input.cause)}, resumed`;
+  const what = `${causeText(input.cause)}, resumed${input.reason === undefined ? '' : ` (${input.reason.replace(/\.$/, '')})`}`;
   const { rows } = await tx.raw<{ rows: ChangedRow[] }>(
     `with changed as (
        update leads l
@@ -254,7 +256,7 @@ export async function recordDecisionForLeads(tx: Tx, d: DecisionForLeads): Promi
     return;
   }
   if (d.call === 'unsuspend' || (e.from === 'paused' && e.to !== 'paused')) {
-    await releaseLeadsFrom(tx, { organizationId: d.organizationId, cause: d.cause, actor: e.actor, decisionId: e.decisionId });
+    await releaseLeadsFrom(tx, { organizationId: d.organizationId, cause: d.cause, actor: e.actor, decisionId: e.decisionId, reason: e.message });
     return;
   }
   if (e.from !== e.to && e.to === 'healthy') await enqueueRecovery(tx, d.organizationId, d.cause, e.actor);
