@@ -34,6 +34,11 @@ function Plot({ series }: { series: Series }) {
     const axis = { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor, width: 1 } };
     const width = (): number => Math.max(260, el.clientWidth);
     const height = (): number => (el.clientWidth < 500 ? 220 : 280);
+    // A bucket with sends between two without is a lone value: a line cannot show it, so it gets a dot.
+    const lonely = (values: (number | null)[]): number[] =>
+      values.flatMap((v, i) => (v !== null && (values[i - 1] ?? null) === null && (values[i + 1] ?? null) === null ? [i] : []));
+    const points = (values: (number | null)[], color: string): uPlot.Series.Points =>
+      series.points.length < 60 ? { show: true, fill: color } : { show: true, size: 6, fill: color, filter: () => lonely(values) };
     const options: uPlot.Options = {
       width: width(),
       height: height(),
@@ -41,13 +46,13 @@ function Plot({ series }: { series: Series }) {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil((max ?? 0) * 1.2))] } },
       axes: [
-        { ...axis, values: (_u, splits) => splits.map((s) => formatShortTime(new Date(s * 1000))) },
+        { ...axis, space: 70 },
         { ...axis, label: 'Rate (%)', values: (_u, splits) => splits.map((s) => `${Number(s.toFixed(2))}%`), size: 60 },
       ],
       series: [
         {},
-        { label: 'Hard-bounce rate', stroke: HARD_BOUNCE_COLOR, width: 2, spanGaps: false, points: { show: series.points.length < 60 } },
-        { label: 'Delivery-failure rate', stroke: FAILURE_COLOR, width: 2, dash: [6, 4], spanGaps: false, points: { show: series.points.length < 60 } },
+        { label: 'Hard-bounce rate', stroke: HARD_BOUNCE_COLOR, width: 2, spanGaps: false, points: points(hard, HARD_BOUNCE_COLOR) },
+        { label: 'Delivery-failure rate', stroke: FAILURE_COLOR, width: 2, dash: [6, 4], spanGaps: false, points: points(fail, FAILURE_COLOR) },
       ],
     };
     const plot = new uPlot(options, [xs, hard, fail], el);

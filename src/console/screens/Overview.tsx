@@ -1,7 +1,7 @@
 /** Overview (PRD §13.1): lead counts, why held leads wait, what is paused and why, and what needs a person. */
 import { request } from '../api';
 import { PageTitle, Show, StateBadge, Time, useLoad } from '../components/common';
-import { count } from '../format';
+import { count, formatTime } from '../format';
 import { href } from '../router';
 import type { EngineFields, Overview } from '../types';
 import { MODE_CONSEQUENCE } from './Settings';
@@ -138,7 +138,7 @@ function Attention({ o }: { o: Overview }) {
   const items: { key: string; text: string; link?: { to: string; label: string } }[] = [];
   if (integration.status === 'broken') items.push({ key: 'integration', text: `The Smartlead integration is broken: ${integration.brokenReason ?? 'no reason given'}.` });
   if (integration.status === 'not_configured') items.push({ key: 'integration', text: 'Smartlead is not connected yet: Drason cannot sync campaigns, push leads or pause anything.' });
-  for (const s of o.quarantinedSources) items.push({ key: `source-${s.source}`, text: `Source "${s.source}" is quarantined since ${new Date(s.since).toLocaleString()}: ${s.reason}` });
+  for (const s of o.quarantinedSources) items.push({ key: `source-${s.source}`, text: `Source "${s.source}" is quarantined since ${formatTime(s.since)}: ${s.reason}` });
   for (const a of o.automationStopped) {
     const link = a.entityType === 'campaign' ? undefined : { to: href('entities', a.entityType, a.entityId), label: `Open ${a.entityType}` };
     items.push({ key: `stopped-${a.entityType}-${a.entityId}`, text: `Automation stopped for ${a.entityType} ${a.entityId}: ${a.reason}`, ...(link === undefined ? {} : { link }) });

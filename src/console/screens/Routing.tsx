@@ -3,7 +3,7 @@
  * personas, score bounds and campaign) and save it with PUT /v1/routing-rules; a 422's errors[].path (`2.when.minScore`,
  * `[2].when.minScore`) is shown beside that field. Operators and viewers see the rules without any edit control.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { allPages, ApiError, request } from '../api';
 import { ErrorNote, FieldError, PageTitle, Show, TextField, Time, useLoad } from '../components/common';
 import { can, useSession } from '../session';
@@ -135,7 +135,8 @@ function RuleEditor({ data, campaigns, onSaved }: EditorProps) {
   const original = JSON.stringify(data.rules.map(toDraft).map(toRule));
   const dirty = JSON.stringify(draft.map(toRule)) !== original;
 
-  useEffect(() => {
+  // After the render that moved, added or removed a rule: keep the keyboard where the person is working.
+  useLayoutEffect(() => {
     const selector = focusAfter.current;
     if (selector === null) return;
     focusAfter.current = null;
@@ -254,10 +255,10 @@ function RuleEditor({ data, campaigns, onSaved }: EditorProps) {
                   <TextField id={id('name')} label="Name" testId="rule-name" value={r.name} required errors={errs(i, 'name')} onValue={(v) => update(r.key, { name: v })} />
                   <TextField
                     id={id('persona')}
-                    label="Personas (comma-separated; empty: any)"
+                    label="Personas, comma-separated"
                     testId="rule-persona"
                     value={r.personas}
-                    placeholder="e.g. CTO, VP Engineering"
+                    placeholder="any persona"
                     errors={errs(i, 'persona')}
                     onValue={(v) => update(r.key, { personas: v })}
                   />

@@ -29,13 +29,13 @@ const GROUPS: { title: string; fields: FieldSpec[] }[] = [
   {
     title: 'Rates',
     fields: [
-      { path: 'hardBounceRate.warning', label: 'Hard-bounce rate: warning at', unit: 'percent' },
-      { path: 'hardBounceRate.pause', label: 'Hard-bounce rate: pause at', unit: 'percent' },
-      { path: 'failureRate.warning', label: 'Delivery-failure rate: warning at', unit: 'percent' },
-      { path: 'failureRate.pause', label: 'Delivery-failure rate: pause at', unit: 'percent' },
-      { path: 'reputationRate.warning', label: 'Reputation-block rate: warning at', unit: 'percent' },
-      { path: 'reputationRate.pause', label: 'Reputation-block rate: pause at', unit: 'percent' },
-      { path: 'velocity.warning', label: 'Bounce velocity: warning at (points)', unit: 'percent', hint: 'The 1h hard-bounce rate minus the 24h rate.' },
+      { path: 'hardBounceRate.warning', label: 'Hard-bounce rate: warning at (%)', unit: 'percent' },
+      { path: 'hardBounceRate.pause', label: 'Hard-bounce rate: pause at (%)', unit: 'percent' },
+      { path: 'failureRate.warning', label: 'Delivery-failure rate: warning at (%)', unit: 'percent' },
+      { path: 'failureRate.pause', label: 'Delivery-failure rate: pause at (%)', unit: 'percent' },
+      { path: 'reputationRate.warning', label: 'Reputation-block rate: warning at (%)', unit: 'percent' },
+      { path: 'reputationRate.pause', label: 'Reputation-block rate: pause at (%)', unit: 'percent' },
+      { path: 'velocity.warning', label: 'Bounce velocity: warning at (percentage points)', unit: 'percent', hint: 'The 1h hard-bounce rate minus the 24h rate.' },
       { path: 'minSample', label: 'Minimum sample (sends)', unit: 'count', hint: 'Rates are judged only after this many sends in the window.' },
     ],
   },
@@ -76,7 +76,7 @@ function fromDisplay(unit: Unit, text: string): number | string {
   return unit === 'percent' ? Number((n / 100).toFixed(10)) : n;
 }
 
-const suffix = (unit: Unit): string => (unit === 'percent' ? '%' : unit === 'minutes' ? ' min' : '');
+const suffix = (unit: Unit): string => (unit === 'percent' ? '%' : '');
 
 /** A nested patch {thresholds: {hardBounceRate: {warning: 0.03}}} from the changed fields. */
 function patchOf(mode: Mode, original: Settings, values: Record<string, string>): Record<string, unknown> {
