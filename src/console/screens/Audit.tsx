@@ -166,7 +166,7 @@ function FilterForm({ current }: { current: Filters }) {
   };
   const active = FILTERS.some((k) => current[k] !== '');
   return (
-    <form class="audit-filters" onSubmit={apply} aria-label="Filter the audit log" data-testid="audit-filters">
+    <form class="audit-filters filters-box" onSubmit={apply} aria-label="Filter the audit log" data-testid="audit-filters">
       <div class="filter-grid">
         <div>
           <label for="f-entityType">Entity type</label>
@@ -242,10 +242,7 @@ export function AuditScreen({ params }: { params: URLSearchParams }) {
     <>
       <PageTitle>Audit log</PageTitle>
       <Verification />
-      <details class="filters-box" open={FILTERS.some((k) => filters[k] !== '') || undefined}>
-        <summary>Filters</summary>
-        <FilterForm current={filters} />
-      </details>
+      <FilterForm current={filters} />
       <Show loaded={loaded} what="the audit log">
         {() => (
           <section aria-labelledby="timeline-title">

@@ -146,8 +146,12 @@ function WindowsTable({ e }: { e: HealthFields }) {
   );
 }
 
-function Override({ kind, id, e, onDone }: { kind: EntityKind; id: string; e: HealthFields; onDone: (message: string) => void }) {
-  const [asking, setAsking] = useState<'pause' | 'resume' | null>(null);
+function Override({ kind, id, e, onDone }: { kind: EntityKind; id: string; e: HealthFields; onDone: (message: string | null) => void }) {
+  const [asking, setAskingState] = useState<'pause' | 'resume' | null>(null);
+  const setAsking = (a: 'pause' | 'resume' | null): void => {
+    if (a !== null) onDone(null);
+    setAskingState(a);
+  };
   const paused = e.state === 'paused' || e.automationStopped !== null;
   const noun = kind === 'mailbox' ? 'mailbox' : 'domain';
   const consequence =
@@ -195,8 +199,9 @@ export function EntityDetailScreen({ kind, id }: { kind: EntityKind; id: string 
   const polls = useRef<number[]>([]);
   useEffect(() => () => polls.current.forEach((t) => window.clearTimeout(t)), []);
 
-  const afterOverride = (message: string): void => {
+  const afterOverride = (message: string | null): void => {
     setNotice(message);
+    if (message === null) return;
     // The workflow acts asynchronously: look again a few times so the new state shows without a manual refresh.
     polls.current.forEach((t) => window.clearTimeout(t));
     polls.current = [1000, 3000, 6000, 10000].map((ms) => window.setTimeout(loaded.reload, ms));
