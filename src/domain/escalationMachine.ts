@@ -113,10 +113,10 @@ export function judgeDomain(input: EscalationJudgeInput, t: Thresholds): Judgeme
   // Confined: one campaign has every degraded mailbox among its senders, so that campaign's engine can contain it.
   const shared = degraded.reduce<string[] | undefined>((common, d) => (common === undefined ? d.campaigns : common.filter((c) => d.campaigns.includes(c))), undefined) ?? [];
   if (n >= t.domainDegradedMailboxes && shared.length === 0) {
-    return membersBreach('pause', degraded, t.domainDegradedMailboxes, `${n} of its mailboxes are paused for their own bounces (${who}) across ${across}: more than one campaign can contain`);
+    return membersBreach('pause', degraded, t.domainDegradedMailboxes, `${n} of its mailboxes are paused for their own bounces (${who}) across ${across}, reaching the threshold of ${t.domainDegradedMailboxes} paused mailboxes across campaigns: more than one campaign can contain`);
   }
   if (n >= t.domainDegradedMailboxes) {
-    return membersBreach('warning', degraded, t.domainDegradedMailboxes, `${n} of its mailboxes are paused for their own bounces (${who}), all sending for campaign ${shared[0]}: left to the campaign level`);
+    return membersBreach('warning', degraded, t.domainDegradedMailboxes, `${n} of its mailboxes are paused for their own bounces (${who}), at the threshold of ${t.domainDegradedMailboxes} but all sending for campaign ${shared[0]}: left to the campaign level`);
   }
   const own = ownWindows(input, t);
   if (own.breach !== undefined) {

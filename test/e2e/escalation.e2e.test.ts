@@ -23,6 +23,7 @@ import { createSmartleadSimulator, type SimCall, type SmartleadSimulator, type W
 import { withTenant } from '../../src/db/tenant';
 import { escalationSnapshotQuery, type EscalationSnapshot } from '../../src/workflows/escalationWorkflow';
 import { campaignWorkflowId, domainWorkflowId } from '../../src/workflows/ids';
+import { allAudit, unexplained } from '../support/auditExplained';
 import { callJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
 import { until } from '../support/processes';
 
@@ -311,5 +312,9 @@ describe('campaign and domain escalation end to end over HTTP (Smartlead simulat
     for (const b of BOXES) {
       assert.deepEqual(accountCalls(b), b.degraded ? ['PUT suspend', 'DELETE unsuspend'] : [], b.email);
     }
+  });
+
+  it('every action taken above left exactly one audit entry naming the entity, the metric and the threshold', async () => {
+    assert.deepEqual(unexplained(await allAudit(stack.apiUrl, key)), []);
   });
 });

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { createSmartleadSimulator, type SimCall, type SmartleadSimulator, type WebhookEventInput } from '../../src/smartlead/simulator';
 import { callJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
-import { unexplained, type AuditItem } from '../support/auditExplained';
+import { allAudit, unexplained } from '../support/auditExplained';
 import { until } from '../support/processes';
 
 const ALPHA = 'alpha-leads.com';
@@ -214,13 +214,7 @@ describe('lead pipeline end to end over HTTP (Clay webhook, routing, gate, Smart
   });
 
   it('every action taken above left exactly one audit entry naming the entity, the metric and the threshold (or the person and their reason)', async () => {
-    const items: AuditItem[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await call('GET', `/v1/audit?limit=500${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
-      items.push(...(page.items as AuditItem[]));
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor !== undefined);
+    const items = await allAudit(stack.apiUrl, key);
     assert.ok(items.some((a) => a.action === 'lead_pushed') && items.some((a) => a.action === 'source_quarantined') && items.some((a) => a.action === 'mailbox_paused'));
     const emails = new Map<string, string>();
     for (const status of ['held', 'active', 'paused', 'completed']) {

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { createSmartleadSimulator, type SimCall, type SmartleadSimulator } from '../../src/smartlead/simulator';
 import { seedDemoState } from '../../src/smartlead/simulator/seed';
+import { allAudit, unexplained } from '../support/auditExplained';
 import { callJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
 import { until } from '../support/processes';
 
@@ -51,8 +52,11 @@ describe('mailbox engine end to end over HTTP (Smartlead simulator, Smartlead-sh
       mailboxes: 8,
       settings: { mode, thresholds: { sustainMinutes: 0, minSample: 20 } },
     });
+    keys.push(key);
     return { key, sim, organizationId };
   }
+  /** Every customer's admin key, for the closing audit check. */
+  const keys: string[] = [];
 
   /** 40 sends from each mailbox, then 10 "user unknown" bounces on the storm mailbox: 25% against a 5% pause threshold. */
   async function storm(sim: SmartleadSimulator): Promise<void> {
@@ -178,5 +182,10 @@ describe('mailbox engine end to end over HTTP (Smartlead simulator, Smartlead-sh
     const audit = await mailboxAudit(key, STORM);
     assert.equal(audit.filter((a) => a.action === 'mailbox_paused').length, 1, 'one pause entry');
     assert.ok(audit.filter((a) => a.action === 'mailbox_action_retrying').length <= 1, 'the retrying failure is audited once, not per attempt');
+  });
+
+  it('every action taken above, in every mode, left exactly one audit entry naming the mailbox, the metric and the threshold', async () => {
+    assert.ok(keys.length > 0);
+    for (const key of keys) assert.deepEqual(unexplained(await allAudit(stack.apiUrl, key)), []);
   });
 });

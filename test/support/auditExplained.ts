@@ -3,7 +3,7 @@
  * sentence names the entity, the metric and the threshold (an automated action), or the entity, the person and their
  * reason (a manual one). `unexplained` returns each entry that breaks it, with why, for an assertion message.
  */
-import type { Json } from './api';
+import { callJson, type Json } from './api';
 
 /** Audit actions that record something Drason did (or, in observe and suggest mode, would do) to an entity. */
 const ACTION_TAKEN = /_(paused|resumed|suspended|unsuspended|quarantined|automation_stopped|released)$|^lead_pushed$/;
@@ -47,4 +47,17 @@ export function unexplained(items: AuditItem[], names: (a: AuditItem) => string[
     if (why.length > 0) problems.push(`#${a.id} ${a.entityType} ${a.entityId} ${a.action} (${a.actor}): ${why.join('; ')} — "${a.message}"`);
   }
   return problems;
+}
+
+/** Every audit entry of the key's organization, newest first (all pages). */
+export async function allAudit(apiUrl: string, key: string): Promise<AuditItem[]> {
+  const items: AuditItem[] = [];
+  let cursor: string | null = null;
+  do {
+    const reply = await callJson(apiUrl, 'GET', `/v1/audit?limit=500${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, key);
+    if (reply.status !== 200) throw new Error(`GET /v1/audit: ${reply.status} ${JSON.stringify(reply.json)}`);
+    items.push(...(reply.json.items as AuditItem[]));
+    cursor = (reply.json.nextCursor as string | null) ?? null;
+  } while (cursor !== null);
+  return items;
 }
