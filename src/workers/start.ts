@@ -80,6 +80,7 @@ export async function startEverything(): Promise<Stoppable> {
         '',
         'Drason is running.',
         `  API:               ${api.url}   (ready: ${api.url}/readyz, OpenAPI: ${api.url}/v1/openapi.json)`,
+        `  Console:           ${api.url}/console/   (sign in with an organization's API key)`,
         `  Temporal Web UI:   ${ui}`,
         `  Platform admin token: ${adminToken}`,
         `  Data folder:       ${cfg.dataDir}`,
