@@ -170,9 +170,9 @@ export interface EngineStack {
 /**
  * What the engine suites run against: a fresh test database, the worker (relay and Temporal worker) and the API in
  * this process on a task queue of their own, with Smartlead's own rate limit as the client's budget (the simulator's
- * default limit).
+ * default limit). `temporalUiUrl`: the Temporal Web UI address the API links entities' workflows to (none by default).
  */
-export async function startEngineStack(platformToken: string, taskQueuePrefix: string): Promise<EngineStack> {
+export async function startEngineStack(platformToken: string, taskQueuePrefix: string, options: { temporalUiUrl?: string } = {}): Promise<EngineStack> {
   installTemporalRuntime('ERROR');
   resetSmartleadRegistries();
   const database = await createTestDatabase();
@@ -188,6 +188,7 @@ export async function startEngineStack(platformToken: string, taskQueuePrefix: s
     encryptionKeys: generateEncryptionKeySpec('k1'),
     rateLimits: DEFAULT_RATE_LIMITS,
     smartleadRateLimit: { maxRequests: 10, perMs: 2000 },
+    ...(options.temporalUiUrl === undefined ? {} : { temporalUiUrl: options.temporalUiUrl }),
   };
   const worker = await startWorkerComponent(settings, { db: database.db });
   const api = await startApiComponent(settings, { db: database.db });
