@@ -86,7 +86,7 @@ describe('actOnMailboxDecision (PostgreSQL + Smartlead simulator)', function () 
     const rows = await audits(d.explanation.decisionId);
     assert.equal(rows.length, 1);
     assert.match(rows[0]!.message, /^Paused mailbox sam@acme-mail.com: hard-bounce rate 10% .* Suspended in Smartlead \(email account 7001\)\.$/);
-    assert.deepEqual(rows[0]!.trigger, d.explanation.trigger);
+    assert.deepEqual(rows[0]!.trigger, { ...d.explanation.trigger, outcome: 'done' }, 'the decision\'s trigger, with what came of it');
     const row = (await withTenant(database.db, organizationId, (tx) => tx('mailboxes').where({ email: SAM }).first('state', 'risk_score', 'pause_reason', 'settings_version'))) as Record<string, unknown>;
     assert.deepEqual(row, { state: 'paused', risk_score: 55, pause_reason: 'hard-bounce rate 10%', settings_version: 1 });
   });
