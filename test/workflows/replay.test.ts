@@ -22,6 +22,7 @@ import { leadPushWorkflow } from '../../src/workflows/leadPushWorkflow';
 import { leadPushSnapshotQuery, leadsChangedSignal } from '../../src/workflows/leadPushSignals';
 import type { GateInputRead, ReadGateInputRequest, RecordGateOutcomeInput } from '../../src/activities/leadPipeline';
 import type { PushLeadsInput, PushLeadsResult } from '../../src/activities/smartlead';
+import { until } from '../support/processes';
 import { createTimeSkippingEnv } from '../support/timeSkipping';
 
 const HISTORIES = path.join(__dirname, 'histories');
@@ -181,12 +182,28 @@ describe('workflow replay', function () {
         taskQueue: 'replay-lead-push',
         args: [{ organizationId: '00000000-0000-4000-8000-0000000000aa', campaignId: '77' }],
       });
-      await env.sleep('6 minutes');
-      await handle.signal(leadsChangedSignal, { commandId: 'c1', reason: 'domain_recovered' });
-      await env.sleep('1 minute');
-      assert.ok((await handle.query(leadPushSnapshotQuery)).passes >= 2);
-      await handle.terminate();
-      return handle.fetchHistory();
+      // Time moves only while the workflow waits on its own timer: each pass (activities with heartbeat and
+      // start-to-close timeouts) finishes before the clock is skipped, however slowly a loaded machine runs it.
+      const passesDone = (n: number) =>
+        until(
+          async () => {
+            const d = await handle.describe();
+            if (d.raw.pendingWorkflowTask != null || (d.raw.pendingActivities?.length ?? 0) > 0) return undefined;
+            return (await handle.query(leadPushSnapshotQuery)).passes >= n ? true : undefined;
+          },
+          60_000,
+          `pass ${n} of the lead push workflow`,
+        );
+      try {
+        await passesDone(1);
+        await env.sleep('6 minutes'); // the 5-minute re-check: leads are still held
+        await passesDone(2);
+        await handle.signal(leadsChangedSignal, { commandId: 'c1', reason: 'domain_recovered' });
+        await passesDone(3);
+        return await handle.fetchHistory();
+      } finally {
+        await handle.terminate().catch(() => undefined);
+      }
     });
     recordIfAsked((name) => name === 'leadPushWorkflow-v1', history);
     await Worker.runReplayHistory({ workflowsPath }, history);
