@@ -1,4 +1,12 @@
 /**
+ * Resilience policy of the Smartlead client: what happens around each HTTP attempt (transport.ts sends it).
+ *
+ * Per call: retried with exponential backoff and jitter on 5xx, timeouts and network errors, and after the server's
+ * Retry-After on 429; 4xx other than 429 are never retried. Per attempt, in this order: the key's local throttle
+ * (in-process spacing, and a 429's Retry-After holding back every call with the key) → the circuit breaker of the
+ * organization → the key's shared rate budget (rateBudget.ts: a slot reserved right before sending, shared by every
+ * process) → the per-attempt timeout → send.
+ *
  * Process-wide registries shared by every SmartleadClient:
  *
  *  - one rate limiter per Smartlead API key (Smartlead limits per key, so two clients holding the same key, e.g.
@@ -15,10 +23,21 @@ import {
   CircuitBreakerPolicy,
   CircuitState,
   ConsecutiveBreaker,
+  DelegateBackoff,
+  TaskCancelledError,
+  TimeoutPolicy,
+  TimeoutStrategy,
   circuitBreaker,
   handleWhen,
+  isBrokenCircuitError,
+  retry,
+  timeout,
 } from 'cockatiel';
-import { SmartleadError } from './errors';
+import { recordSmartleadCall, reportCircuitBreakersWith } from '../lib/metrics';
+import { SmartleadError, SmartleadRateLimitedError, SmartleadUnavailableError } from './errors';
+import { type RateBudget, sleep, waitForBudget } from './rateBudget';
+
+export { sleep } from './rateBudget';
 
 export interface RateLimitOptions {
   /** Requests allowed per window (Smartlead documents 10 per 2 s per key). */
@@ -29,6 +48,31 @@ export interface RateLimitOptions {
    * Smartlead's side ever sees more than `maxRequests`. Default 5 ms.
    */
   safetyMarginMs?: number;
+}
+
+/** Subset of winston's Logger the client uses. */
+export interface SmartleadLogger {
+  debug(message: string, meta?: Record<string, unknown>): unknown;
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  error(message: string, meta?: Record<string, unknown>): unknown;
+}
+
+export const silentLogger: SmartleadLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export interface RetryOptions {
+  /** Total HTTP attempts per call, first one included. Default 5. */
+  maxAttempts?: number;
+  /** First backoff delay (5xx/timeout/network). Default 500 ms. */
+  initialDelayMs?: number;
+  /** Backoff ceiling. Default 20 s. */
+  maxDelayMs?: number;
+  /**
+   * Longest Retry-After the client waits for in-process. A longer one fails the call at once with a
+   * SmartleadRateLimitedError carrying `retryAfterMs` (the caller, e.g. a Temporal activity, reschedules).
+   * Default 60 s.
+   */
+  maxRetryAfterMs?: number;
 }
 
 export interface BreakerOptions {
@@ -43,24 +87,6 @@ export const DEFAULT_BREAKER: Required<BreakerOptions> = { consecutiveFailures: 
 
 export function fingerprint(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 32);
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** The per-key budget: requests are spaced evenly (`perMs / maxRequests` + margin), never in bursts. */
@@ -172,3 +198,202 @@ export function resetSmartleadRegistries(): void {
   throttles.clear();
   breakers.clear();
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The policy around each call
+// ---------------------------------------------------------------------------------------------------------
+
+const REQUEUE = Symbol('requeue');
+
+export interface SharedBudgetOptions {
+  store: RateBudget;
+  /** Longest wait for a slot before the attempt fails as rate limited (retryable). Default 5 s, under the shortest heartbeat timeout. */
+  maxWaitMs?: number;
+}
+
+export interface PolicyOptions {
+  throttle: KeyThrottle;
+  breaker: OrgBreaker;
+  budget?: SharedBudgetOptions;
+  /** Names the key in the shared budget (see RateBudget.reserve). */
+  keyFingerprint: string;
+  timeoutMs: number;
+  retry: Required<RetryOptions>;
+  logger: SmartleadLogger;
+  limiterKey?: string;
+}
+
+/** What the policy needs to know of a request: where it goes and how to cancel it. */
+export interface Attempt {
+  method: string;
+  path: string;
+  signal?: AbortSignal;
+}
+
+export class ResiliencePolicy {
+  private readonly timeoutPolicy: TimeoutPolicy;
+
+  constructor(private readonly o: PolicyOptions) {
+    this.timeoutPolicy = timeout(o.timeoutMs, TimeoutStrategy.Aggressive);
+  }
+
+  get breaker(): OrgBreaker {
+    return this.o.breaker;
+  }
+
+  /** Runs `send` under the policy: retries, throttle, breaker, shared budget, timeout. */
+  async execute<T>(request: Attempt, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const rs = this.o.retry;
+    const policy = retry(
+      handleWhen((e) => this.isRetryable(e)),
+      {
+        maxAttempts: rs.maxAttempts - 1,
+        backoff: new DelegateBackoff((ctx) => {
+          const err = 'error' in ctx.result ? ctx.result.error : undefined;
+          if (err instanceof SmartleadRateLimitedError) {
+            // The key is blocked until Retry-After anyway; a little jitter keeps waiters from aligning.
+            return err.retryAfterMs + Math.floor(Math.random() * Math.min(250, this.o.throttle.minTimeMs));
+          }
+          const ceiling = Math.min(rs.maxDelayMs, rs.initialDelayMs * 2 ** (ctx.attempt - 1));
+          return Math.round(ceiling / 2 + Math.random() * (ceiling / 2)); // "equal jitter"
+        }),
+      },
+    );
+    policy.onRetry((event) => {
+      const err = 'error' in event ? event.error : undefined;
+      this.o.logger.warn('Smartlead call failed, retrying', {
+        method: request.method,
+        path: request.path,
+        code: err instanceof SmartleadError ? err.code : undefined,
+        status: err instanceof SmartleadError ? err.status : undefined,
+        attempt: event.attempt,
+        delayMs: event.delay,
+        ...(this.o.limiterKey !== undefined ? { limiterKey: this.o.limiterKey } : {}),
+      });
+    });
+    let attempts = 0;
+    const run = policy.execute(() => {
+      attempts += 1;
+      return this.attempt(request, send);
+    }, request.signal);
+    try {
+      // cockatiel's backoff sleep ignores the signal: race it so a cancelled call settles at once
+      // (the retry loop then stops at its next attempt without sending anything).
+      return await raceAbort(run, request.signal);
+    } catch (err) {
+      if (err instanceof SmartleadError) err.attempts = attempts;
+      throw err;
+    }
+  }
+
+  private isRetryable(e: Error): boolean {
+    if (!(e instanceof SmartleadError) || !e.retryable) return false;
+    if (e.code === 'circuit_open') return false; // fail fast: retrying cannot help before the cool-down
+    if (e instanceof SmartleadRateLimitedError && e.retryAfterMs > this.o.retry.maxRetryAfterMs) return false;
+    return true;
+  }
+
+  /** One HTTP attempt: wait for the key's local throttle, pass the breaker, take the shared budget's slot, send under the timeout. */
+  private async attempt<T>(request: Attempt, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { method, path, signal } = request;
+    const { throttle, breaker, budget } = this.o;
+    for (;;) {
+      if (breaker.isOpenNow()) throw this.circuitOpenError(method, path);
+      await throttle.waitUntilUnblocked(signal);
+      const outcome = await throttle.limiter.schedule(async (): Promise<T | typeof REQUEUE> => {
+        // Decided at the moment of sending, not of queueing.
+        if (throttle.isBlocked()) return REQUEUE;
+        if (signal?.aborted) throw signal.reason;
+        if (breaker.isOpenNow()) throw this.circuitOpenError(method, path);
+        if (breaker.state === CircuitState.HalfOpen) return REQUEUE; // one trial at a time
+        if (budget !== undefined) {
+          // Last step before sending, so the slot is the moment the request leaves (every attempt takes one).
+          await waitForBudget(budget.store, this.o.keyFingerprint, { method, path }, budget.maxWaitMs ?? 5000, signal);
+          if (throttle.isBlocked() || breaker.isOpenNow() || (breaker.state as CircuitState) === CircuitState.HalfOpen) return REQUEUE; // slot spent unused: conservative
+        }
+        try {
+          return await breaker.policy.execute(async () => {
+            try {
+              return await this.timeoutPolicy.execute(({ signal: attemptSignal }) => observedCall(method, path, () => send(attemptSignal)), signal);
+            } catch (err) {
+              // Mapped inside the breaker so that timeouts count as failures.
+              // (cockatiel 3.2.1's isTaskCancelledError() is broken: test the class.)
+              if (err instanceof TaskCancelledError && signal?.aborted !== true) {
+                throw new SmartleadUnavailableError(`Smartlead ${method} ${path} timed out after ${this.o.timeoutMs} ms`, 'timeout', { method, path });
+              }
+              throw err;
+            }
+          }, signal);
+        } catch (err) {
+          if (isBrokenCircuitError(err)) throw this.circuitOpenError(method, path);
+          if (signal?.aborted === true) throw signal.reason;
+          // A 429 holds back every call made with this key in this process until Retry-After.
+          if (err instanceof SmartleadRateLimitedError && err.status === 429) throttle.block(err.retryAfterMs);
+          throw err;
+        }
+      });
+      if (outcome !== REQUEUE) return outcome;
+      if (breaker.state === CircuitState.HalfOpen) await breaker.waitForTrial();
+    }
+  }
+
+  private circuitOpenError(method: string, path: string): SmartleadUnavailableError {
+    const { breaker } = this.o;
+    const seconds = Math.ceil(breaker.remainingOpenMs() / 1000);
+    return new SmartleadUnavailableError(
+      `Smartlead ${method} ${path} not sent: Smartlead failed ${breaker.settings.consecutiveFailures} times in a row, ` +
+        `so calls are paused (circuit open) for about ${seconds}s more`,
+      'circuit_open',
+      { method, path },
+    );
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  promise.catch(() => undefined); // settled later by the retry loop; never unhandled
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * Every HTTP request the client sends passes through here (one attempt; the rate-limit wait is not timed):
+ * its method, endpoint template, status (or error code) and latency go to drason_smartlead_calls_total and
+ * drason_smartlead_call_duration_seconds (src/lib/metrics.ts).
+ */
+export async function observedCall<T>(method: string, path: string, send: () => Promise<T>): Promise<T> {
+  const started = process.hrtime.bigint();
+  const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+  try {
+    const result = await send();
+    recordSmartleadCall(method, path, 200, seconds());
+    return result;
+  } catch (err) {
+    // No answer: `aborted` is the attempt's timeout (or the caller cancelling).
+    recordSmartleadCall(method, path, err instanceof SmartleadError ? (err.status ?? err.code) : 'aborted', seconds());
+    throw err;
+  }
+}
+
+function breakerStateCounts(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const b of breakers.values()) {
+    const state = b.state === CircuitState.Open ? 'open' : b.state === CircuitState.HalfOpen ? 'half_open' : b.state === CircuitState.Isolated ? 'isolated' : 'closed';
+    counts[state] = (counts[state] ?? 0) + 1;
+  }
+  return counts;
+}
+reportCircuitBreakersWith(breakerStateCounts);
