@@ -59,3 +59,11 @@ export const smartleadFailures = new client.Counter({
   labelNames: ['kind'] as const,
   registers: [registry],
 });
+
+export const smartleadBudgetWait = new client.Histogram({
+  name: 'drason_smartlead_rate_budget_wait_seconds',
+  help: "Time a Smartlead request waited for a slot of its key's shared rate budget, by outcome (granted, refused: no slot within the bound, cancelled).",
+  labelNames: ['outcome'] as const,
+  buckets: [0, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+  registers: [registry],
+});
