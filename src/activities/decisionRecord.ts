@@ -8,6 +8,7 @@ import { appendAudit } from '../db/repositories/audit';
 import type { Tx } from '../db/tenant';
 import { ENGINE_VERSION } from '../domain/engineVersion';
 import type { Command, Explanation, MailboxState } from '../domain/mailboxMachine';
+import { recordDecision } from '../lib/metrics';
 
 export type ActionOutcome = 'done' | 'would_have' | 'recommended' | 'impossible';
 export type EngineEntityType = 'mailbox' | 'campaign' | 'domain';
@@ -104,7 +105,7 @@ export async function closeDecision(tx: Tx, subject: DecisionSubject, e: Explana
     idempotencyKey: e.decisionId,
     message: `${e.message}${happened}`,
   });
-  await tx('entity_actions')
+  const inserted: unknown[] = await tx('entity_actions')
     .insert({
       organization_id: subject.organizationId,
       decision_id: e.decisionId,
@@ -116,7 +117,10 @@ export async function closeDecision(tx: Tx, subject: DecisionSubject, e: Explana
       detail: JSON.stringify(detail),
     })
     .onConflict(['organization_id', 'decision_id'])
-    .ignore();
+    .ignore()
+    .returning('decision_id');
+  // Counted once per decision: a repeated attempt finds the ledger row and inserts nothing.
+  if (inserted.length > 0) recordDecision(subject.entityType, e.action, outcome);
 }
 
 /** A retryable failure of the decision's Smartlead work: audited once however many attempts fail. */

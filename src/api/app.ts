@@ -6,7 +6,9 @@ import crypto from 'node:crypto';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { componentLogger } from '../lib/logger';
-import { httpRequests } from '../lib/metrics';
+import { collectSnapshotWith, httpRequestDuration, httpRequests, statusClass } from '../lib/metrics';
+import { organizationOfLocals, runWithRequestContext } from '../lib/requestContext';
+import { metricsSnapshot } from '../db/knex';
 import { noSuchRoute } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, routeOf } from './problem';
@@ -44,6 +46,8 @@ export interface AppOptions {
 
 export function createApp(deps: ApiDeps, options: AppOptions = {}): { app: Express; routes: Routes } {
   const app = express();
+  // The backlog and lead gauges of /metrics are read from this process's database at each scrape.
+  collectSnapshotWith(() => metricsSnapshot(deps.db));
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   app.use(helmet());
@@ -54,12 +58,24 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}): { app: Expre
     res.setHeader('x-request-id', id);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      // The route pattern, never the URL: paths can carry secrets (webhook tokens).
+      // The route pattern, never the URL: paths can carry secrets (webhook tokens) and personal data (emails).
       const route = routeOf(req);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
-      log.http('request', { method: req.method, route, status: res.statusCode, ms: Number((process.hrtime.bigint() - started) / 1_000_000n), requestId: id });
+      httpRequestDuration.observe({ method: req.method, route, status_class: statusClass(res.statusCode) }, seconds);
+      const organizationId = organizationOfLocals(res.locals);
+      log.http('request', { method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000), requestId: id, ...(organizationId === undefined ? {} : { organizationId }) });
     });
-    next();
+    // Every log line written while serving this request carries its id and, once authenticated, its organization.
+    runWithRequestContext(
+      {
+        requestId: id,
+        get organizationId() {
+          return organizationOfLocals(res.locals);
+        },
+      },
+      next,
+    );
   });
   // JSON bodies are parsed per route, after authentication, with each route's own size limit (src/api/route.ts).
 

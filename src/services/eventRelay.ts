@@ -48,7 +48,7 @@ import { applyRecommendationSignal, overrideSignal, settingsChangedSignal } from
 import { memberStateSignal, membershipChangedSignal } from '../workflows/escalationSignals';
 import { leadsChangedSignal } from '../workflows/leadPushSignals';
 import { componentLogger } from '../lib/logger';
-import { relayCommands, relayEventsCounted, relayLag, relaySignals } from '../lib/metrics';
+import { relayCommands, relayEventsCounted, relayLag, relayRounds, relaySignals } from '../lib/metrics';
 
 const log = componentLogger('relay');
 
@@ -437,6 +437,7 @@ export function startEventRelay(deps: RelayDeps & { databaseUrl: string }, optio
         let worked = false;
         try {
           worked = await round();
+          relayRounds.inc({ stage: name });
         } catch (error) {
           log.warn(`relay ${name} round failed; retrying after the poll interval`, { error: String(error) });
         }

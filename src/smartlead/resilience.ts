@@ -313,7 +313,7 @@ export class ResiliencePolicy {
         try {
           return await breaker.policy.execute(async () => {
             try {
-              return await this.timeoutPolicy.execute(({ signal: attemptSignal }) => observedCall(method, path, () => send(attemptSignal)), signal);
+              return await this.timeoutPolicy.execute(({ signal: attemptSignal }) => send(attemptSignal), signal);
             } catch (err) {
               // Mapped inside the breaker so that timeouts count as failures.
               // (cockatiel 3.2.1's isTaskCancelledError() is broken: test the class.)

@@ -7,7 +7,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { makeTelemetryFilterString, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createApp } from '../api/app';
 import { answerClientErrors } from '../api/clientErrors';
@@ -15,7 +15,8 @@ import { DEFAULT_RATE_LIMITS, type RateLimitSettings } from '../config';
 import { createDb, type Db } from '../db/knex';
 import { assertApplicationRoleIsolated, UnsafeDatabaseRoleError } from '../db/roleCheck';
 import { createIntegrations } from '../db/repositories/integrations';
-import { componentLogger } from '../lib/logger';
+import { componentLogger, temporalLogger } from '../lib/logger';
+import { temporalMetricsBindAddress } from '../lib/metrics';
 import { Keyring } from '../security/encryption';
 import type { RateLimitOptions } from '../smartlead';
 import { startEventRelay, type RelayOptions } from '../services/eventRelay';
@@ -51,11 +52,15 @@ let runtimeInstalled = false;
 export function installTemporalRuntime(level: LogLevel = 'WARN'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const metricsAt = temporalMetricsBindAddress(); // TEMPORAL_METRICS_PORT: the SDK's worker metrics (temporal_*)
   try {
     Runtime.install({
-      logger: new DefaultLogger(level),
+      logger: temporalLogger(level), // the SDK's and its core's logs, through winston
       shutdownSignals: [],
-      telemetryOptions: { logging: { forward: {}, filter: makeTelemetryFilterString({ core: level, other: level }) } },
+      telemetryOptions: {
+        logging: { forward: {}, filter: makeTelemetryFilterString({ core: level, other: level }) },
+        ...(metricsAt === undefined ? {} : { metrics: { prometheus: { bindAddress: metricsAt, useSecondsForDurations: true } } }),
+      },
     });
   } catch {
     // Already installed by a test harness; keep theirs.

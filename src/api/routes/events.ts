@@ -106,8 +106,9 @@ export function mountEvents(routes: Routes): void {
         }),
       );
       if (stored.queued > 0) deps.relayWaker.poke();
-      eventsIngested.inc({ source: 'api', duplicate: 'false' }, stored.accepted);
-      eventsIngested.inc({ source: 'api', duplicate: 'true' }, stored.duplicates);
+      // By type: the store says how many were new, not which; a batch with both is counted as `partial`.
+      const duplicate = stored.duplicates === 0 ? 'false' : stored.accepted === 0 ? 'true' : 'partial';
+      for (const e of body.events) eventsIngested.inc({ source: 'api', type: e.type, duplicate });
       res.status(202).json({ accepted: stored.accepted, duplicates: stored.duplicates });
     },
   });

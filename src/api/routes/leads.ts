@@ -15,6 +15,7 @@ import { withTenant } from '../../db/tenant';
 import { parseClayLead } from '../../domain/clayLead';
 import { ENGINE_VERSION } from '../../domain/engineVersion';
 import { NotFoundError, ValidationError, type FieldProblem } from '../../lib/errors';
+import { eventsIngested } from '../../lib/metrics';
 import { actorOf, authOf, type AuthContext } from '../auth';
 import type { ApiDeps } from '../deps';
 import { decodeCursor, limitSchema, pageOf } from '../pagination';
@@ -132,6 +133,7 @@ export function mountLeads(routes: Routes): void {
       );
       // A routed lead stored a command for its campaign's lead push workflow: wake the relay (throttled).
       if (!result.duplicate) deps.relayWaker.poke();
+      eventsIngested.inc({ source: 'clay', type: 'Lead', duplicate: String(result.duplicate) });
       res.status(202).json(result);
     },
   });

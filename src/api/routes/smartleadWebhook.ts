@@ -117,7 +117,7 @@ export function mountSmartleadWebhook(routes: Routes): void {
       ]);
       if (stored.queued > 0) deps.relayWaker.poke();
       const duplicate = stored.accepted === 0;
-      eventsIngested.inc({ source: 'smartlead', duplicate: String(duplicate) });
+      eventsIngested.inc({ source: 'smartlead', type: event.type, duplicate: String(duplicate) });
       res.status(202).json({
         received: true,
         duplicate,
