@@ -33,6 +33,7 @@ import {
   retry,
   timeout,
 } from 'cockatiel';
+import { recordSmartleadCall, reportCircuitBreakersWith } from '../lib/metrics';
 import { SmartleadError, SmartleadRateLimitedError, SmartleadUnavailableError } from './errors';
 import { type RateBudget, sleep, waitForBudget } from './rateBudget';
 
@@ -313,7 +314,7 @@ export class ResiliencePolicy {
         try {
           return await breaker.policy.execute(async () => {
             try {
-              return await this.timeoutPolicy.execute(({ signal: attemptSignal }) => send(attemptSignal), signal);
+              return await this.timeoutPolicy.execute(({ signal: attemptSignal }) => observedCall(method, path, () => send(attemptSignal)), signal);
             } catch (err) {
               // Mapped inside the breaker so that timeouts count as failures.
               // (cockatiel 3.2.1's isTaskCancelledError() is broken: test the class.)
@@ -367,3 +368,32 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
     );
   });
 }
+
+/**
+ * Every HTTP request the client sends passes through here (one attempt; the rate-limit wait is not timed):
+ * its method, endpoint template, status (or error code) and latency go to drason_smartlead_calls_total and
+ * drason_smartlead_call_duration_seconds (src/lib/metrics.ts).
+ */
+export async function observedCall<T>(method: string, path: string, send: () => Promise<T>): Promise<T> {
+  const started = process.hrtime.bigint();
+  const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+  try {
+    const result = await send();
+    recordSmartleadCall(method, path, 200, seconds());
+    return result;
+  } catch (err) {
+    // No answer: `aborted` is the attempt's timeout (or the caller cancelling).
+    recordSmartleadCall(method, path, err instanceof SmartleadError ? (err.status ?? err.code) : 'aborted', seconds());
+    throw err;
+  }
+}
+
+function breakerStateCounts(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const b of breakers.values()) {
+    const state = b.state === CircuitState.Open ? 'open' : b.state === CircuitState.HalfOpen ? 'half_open' : b.state === CircuitState.Isolated ? 'isolated' : 'closed';
+    counts[state] = (counts[state] ?? 0) + 1;
+  }
+  return counts;
+}
+reportCircuitBreakersWith(breakerStateCounts);
