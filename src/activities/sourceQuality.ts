@@ -33,13 +33,14 @@ import { getQuarantine, quarantinedSources, quarantineSource, sourceEvidence, so
 import { withTenant, type Tx } from '../db/tenant';
 import { ENGINE_VERSION } from '../domain/engineVersion';
 import { decideSource, DEFAULT_SOURCE_THRESHOLDS, type SourceDecision, type SourceEvidence } from '../domain/sourceQuality';
-import type { Mode } from '../domain/settings';
+import type { Features, Mode } from '../domain/settings';
 import type { SmartleadActivityDeps } from './smartlead';
 
-/** The mode and settings version a review decides in. */
+/** The mode, switches (settings.thresholds.features) and settings version a review decides in. */
 interface SourceDecisionMode {
   mode: Mode;
   version: number;
+  features?: Partial<Features>;
 }
 
 export interface ReviewSourcesInput {
@@ -86,7 +87,7 @@ async function reviewOne(tx: Tx, input: ReviewSourcesInput, source: string, coun
   const row: QuarantineRow | undefined = await getQuarantine(tx, source);
   const evidence: SourceEvidence = { ruleId: source, ruleName: source, pushed: counts.pushed, listQualityBounces: counts.listBounced };
   const current = row?.state === 'quarantined' ? { since: row.quarantinedAt.getTime(), reason: row.reason } : null;
-  const decision = decideSource({ evidence, quarantine: current, mode: mode.mode, now: Date.now() });
+  const decision = decideSource({ evidence, quarantine: current, mode: mode.mode, now: Date.now(), ...(mode.features === undefined ? {} : { features: mode.features }) });
   if (decision.action === 'none') return;
   const countsFrom = row?.countsFrom ?? null;
   const key = breachKey(source, countsFrom);
@@ -152,7 +153,7 @@ export async function reviewSourcesIn(tx: Tx, input: ReviewSourcesInput): Promis
   const evidence = await sourceEvidence(tx, sources);
   for (const source of sources) {
     const counts = evidence.get(source);
-    if (counts !== undefined) await reviewOne(tx, input, source, counts, { mode: settings.mode, version: settings.version });
+    if (counts !== undefined) await reviewOne(tx, input, source, counts, { mode: settings.mode, version: settings.version, features: settings.thresholds.features });
   }
   const quarantined = await quarantinedSources(tx);
   return { quarantined: [...quarantined].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([source, reason]) => ({ source, reason })) };

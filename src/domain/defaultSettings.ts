@@ -43,4 +43,11 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   escalationLoopPauses: 4,
   // The execution gate holds a lead when the campaign's risk score (0–100) is above this.
   gateMaxRiskScore: 70,
+  // Every part of the risk logic is on: this is how Drason judged before the switches existed, and a settings
+  // document or workflow history without them reads the same way (featureOn). Off is an organization's choice:
+  // velocity (a sudden rise is a warning), reputationClass (reputation blocks judged on their own, lower
+  // thresholds; off: only as delivery failures), campaignEscalation / domainEscalation (campaign and domain
+  // workflows may pause; off: they judge nothing and resume what they paused), sourceQuarantine (off: a bad source
+  // is audited, never held).
+  features: { velocity: true, reputationClass: true, campaignEscalation: true, domainEscalation: true, sourceQuarantine: true },
 };

@@ -24,10 +24,14 @@
  * sustain only starts once its mailboxes are already paused: a domain pause comes last. Every breach is sustained
  * (`sustainMinutes`) before it pauses, exactly as for mailboxes. Pausing a campaign or domain holds campaigns paused
  * in Smartlead (`suspend` → hold, `unsuspend` → release, src/activities/escalation.ts).
+ *
+ * Per organization, `thresholds.features.campaignEscalation` / `domainEscalation` (on by default) switch a level
+ * off: it then judges nothing (see `switchedOff`), says so in every sentence, and resumes at the end of its cooldown
+ * what it had paused.
  */
 import type { DecisionInput, DecisionSettings, Judgement, MachineState, MailboxState, Trigger } from './mailboxMachine';
 import { decide, judgeProbation, judgeWindows, type Decision } from './mailboxMachine';
-import type { Thresholds } from './settings';
+import { FEATURE_LABEL, featureOn, type Thresholds } from './settings';
 import type { WindowCounts, WindowSummary } from './rollingWindows';
 
 export type EscalationKind = 'campaign' | 'domain';
@@ -82,8 +86,20 @@ function membersBreach(level: 'pause' | 'warning', degraded: DegradedMember[], t
   };
 }
 
+/**
+ * Feature `campaignEscalation` / `domainEscalation` off: the entity judges nothing (no breach, so it never pauses and
+ * resumes at the end of a cooldown it was already in); its mailboxes are still judged one by one, and overrides work.
+ */
+function switchedOff(kind: EscalationKind, t: Thresholds): Judgement | undefined {
+  const feature = kind === 'campaign' ? 'campaignEscalation' : 'domainEscalation';
+  if (featureOn(t, feature)) return undefined;
+  return { basis: `${FEATURE_LABEL[feature]} is off for this organization, so its mailboxes are judged only one by one` };
+}
+
 /** A campaign: its degraded mailboxes first, its own windows second (see the table above). */
 export function judgeCampaign(input: EscalationJudgeInput, t: Thresholds): Judgement {
+  const off = switchedOff('campaign', t);
+  if (off !== undefined) return off;
   const degraded = input.degraded;
   const n = degraded.length;
   const who = list(degraded.map((d) => `${d.mailbox} (${d.state})`));
@@ -105,6 +121,8 @@ export function judgeCampaign(input: EscalationJudgeInput, t: Thresholds): Judge
 
 /** A domain: paused mailboxes spread over campaigns; its own windows only ever warn (see the table above). */
 export function judgeDomain(input: EscalationJudgeInput, t: Thresholds): Judgement {
+  const off = switchedOff('domain', t);
+  if (off !== undefined) return off;
   const degraded = input.degraded;
   const n = degraded.length;
   const campaigns = [...new Set(degraded.flatMap((d) => d.campaigns))].sort();

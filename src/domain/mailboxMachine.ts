@@ -18,6 +18,11 @@
  * the minimum sample) has a warning threshold. The worst breach wins: pause level before warning level, and within
  * a level reputation, then hard bounces, then failures, then velocity.
  *
+ * Per-organization switches (`thresholds.features`, all on by default; absent reads as on): `velocity` off — velocity
+ * is never a breach; `reputationClass` off — reputation blocks have no thresholds of their own and count only as the
+ * delivery failures they also are. Every sentence then says so after the settings version ("velocity judgement is
+ * off for this organization"); with everything on the sentences are exactly what they were before the switches.
+ *
  * ## Transitions (checked in this order; deadlines are absolute epoch ms carried in the state)
  *
  * | #  | From            | When                                                  | To          | Commands (enforce)      |
@@ -63,7 +68,7 @@
  * maxCooldownMinutes. Manual pauses are not counted. The last MAX_RECENT_PAUSES pause times are kept.
  */
 import type { BounceClass } from './events';
-import type { Mode, Thresholds } from './settings';
+import { featureOn, featuresOffNote, type Feature, type Mode, type Thresholds } from './settings';
 import type { WindowCounts, WindowSummary } from './rollingWindows';
 import { BUCKET_MS } from './rollingWindows';
 import { riskScore } from './riskScore';
@@ -237,11 +242,13 @@ function judgeCounts(counts: WindowCounts, window: JudgedWindow, t: Thresholds, 
   if (counts.sent < t.minSample) return {};
   for (const level of ['pause', 'warning'] as const) {
     for (const [metric, of] of RATE_METRICS) {
+      // Feature `reputationClass` off: reputation blocks are judged only as the delivery failures they also are.
+      if (metric === 'reputationRate' && !featureOn(t, 'reputationClass')) continue;
       const observed = of(counts);
       if (observed >= t[metric][level]) return { window, counts, breach: { metric, level, observed, threshold: t[metric][level], window, counts } };
     }
   }
-  if (velocity !== undefined && velocity >= t.velocity.warning) {
+  if (velocity !== undefined && featureOn(t, 'velocity') && velocity >= t.velocity.warning) {
     return { window, counts, breach: { metric: 'velocity', level: 'warning', observed: velocity, threshold: t.velocity.warning, window, counts } };
   }
   return { window, counts };
@@ -344,6 +351,13 @@ export function describeBreach(b: Breach, s: MachineState, classes: DecisionInpu
 // decide
 // ---------------------------------------------------------------------------------------------------------
 
+/** The features (settings.thresholds.features) whose judgement each kind of entity uses. */
+const FEATURES_JUDGED: Record<EntityKind, readonly Feature[]> = {
+  mailbox: ['velocity', 'reputationClass'],
+  campaign: ['velocity', 'reputationClass', 'campaignEscalation'],
+  domain: ['velocity', 'reputationClass', 'domainEscalation'],
+};
+
 interface Draft {
   next: MachineState;
   commands: Command[];
@@ -361,7 +375,9 @@ export function decide(state: MachineState, input: DecisionInput, settings: Deci
   const noun = `${kind} ${input.entity?.label ?? input.mailbox}`;
   const Noun = `${noun[0]!.toUpperCase()}${noun.slice(1)}`;
   const decisionId = `${input.decisionIdPrefix}#${state.decisions + 1}`;
-  const version = ` (settings version ${settings.version})`;
+  // Every sentence names the settings version it used, and which of the judgements that apply here are switched off.
+  const off = featuresOffNote(t, FEATURES_JUDGED[kind]);
+  const version = ` (settings version ${settings.version}${off === undefined ? '' : `; ${off}`})`;
   const judged = input.judged ?? (state.state === 'recovering' ? judgeProbation(input.sinceResume, t) : judgeWindows(input.windows, t));
   const breach = judged.breach;
   const trigger = input.trigger;

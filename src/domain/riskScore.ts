@@ -33,7 +33,7 @@
  * the score. A threshold of 0 means "any at all": any rate above it saturates.
  */
 import type { WindowCounts, WindowName, WindowSummary } from './rollingWindows';
-import type { Thresholds } from './settings';
+import { featureOn, type Thresholds } from './settings';
 
 export type RiskState = 'healthy' | 'warning' | 'paused' | 'recovering';
 
@@ -88,9 +88,10 @@ export function riskScore(input: RiskScoreInput): RiskScore {
   const { summary, thresholds, state } = input;
   const pressures: RiskScoreParts = {
     hardBounces: ratePressure(input, 'hardBounceRate', thresholds.hardBounceRate.pause),
-    reputation: ratePressure(input, 'reputationRate', thresholds.reputationRate.pause),
+    // A judgement switched off for the organization (thresholds.features) adds nothing to the score either.
+    reputation: featureOn(thresholds, 'reputationClass') ? ratePressure(input, 'reputationRate', thresholds.reputationRate.pause) : 0,
     failures: ratePressure(input, 'failureRate', thresholds.failureRate.pause),
-    velocity: toward(summary.velocity.hardBounceRate, thresholds.velocity.warning) * believed(summary.windows['1h'], thresholds.minSample),
+    velocity: featureOn(thresholds, 'velocity') ? toward(summary.velocity.hardBounceRate, thresholds.velocity.warning) * believed(summary.windows['1h'], thresholds.minSample) : 0,
     state: STATE_PRESSURE[state],
   };
   let total = 0;

@@ -4,6 +4,12 @@
  *
  * Settings are versioned: every accepted change is a new version (see organization_settings), so any decision can
  * be explained with the exact numbers it used (audit rows carry settingsVersion).
+ *
+ * `thresholds.features` switches parts of the risk logic on or off per organization (all on by default: today's
+ * behaviour). They sit beside the numbers they switch, so every path that carries thresholds to a decision (the
+ * activities' reads, workflow histories, continue-as-new) carries them too, under the same settings version.
+ * A document without them (stored before they existed, or an activity result recorded in an older workflow history)
+ * reads as all on: see `featureOn`. docs/decisions/017-deployment-and-flags.md.
  */
 import { z } from 'zod';
 
@@ -23,6 +29,37 @@ const minutes = z
   .refine((m) => Math.abs(m * 60 - Math.round(m * 60)) < 1e-9, { message: 'must be a whole number of seconds (e.g. 0.25 = 15 s, 0.5 = 30 s)' });
 const mailboxCount = z.number().int().min(1).max(1000);
 
+/** The risk logic an organization may switch off (audit §20). Each reads as on unless explicitly false. */
+export const FEATURES = ['velocity', 'reputationClass', 'campaignEscalation', 'domainEscalation', 'sourceQuarantine'] as const;
+export type Feature = (typeof FEATURES)[number];
+export type Features = Record<Feature, boolean>;
+export const featuresSchema = z.object(Object.fromEntries(FEATURES.map((f) => [f, z.boolean()])) as Record<Feature, z.ZodBoolean>).strict();
+
+/** What each feature's judgement is called in sentences ("velocity judgement is off for this organization"). */
+export const FEATURE_LABEL: Record<Feature, string> = {
+  velocity: 'velocity judgement',
+  reputationClass: 'reputation-class judgement',
+  campaignEscalation: 'campaign escalation',
+  domainEscalation: 'domain escalation',
+  sourceQuarantine: 'source quarantine',
+};
+
+/**
+ * Whether a feature is on. Absent (a settings document or recorded activity result from before features existed)
+ * means on, so histories recorded earlier decide exactly as they did.
+ */
+export function featureOn(t: object | undefined, feature: Feature): boolean {
+  return (t as { features?: Partial<Features> } | undefined)?.features?.[feature] !== false;
+}
+
+/** "velocity judgement is off for this organization" for each of `features` that is off, in FEATURES order. */
+export function featuresOffNote(t: object | undefined, features: readonly Feature[]): string | undefined {
+  const off = FEATURES.filter((f) => features.includes(f) && !featureOn(t, f)).map((f) => FEATURE_LABEL[f]);
+  if (off.length === 0) return undefined;
+  const names = off.length === 1 ? off[0]! : `${off.slice(0, -1).join(', ')} and ${off[off.length - 1]!}`;
+  return `${names} ${off.length === 1 ? 'is' : 'are'} off for this organization`;
+}
+
 const thresholdsShape = {
   minSample: z.number().int().min(1).max(100_000),
   hardBounceRate: z.object({ warning: ratio, pause: ratio }).strict(),
@@ -38,6 +75,7 @@ const thresholdsShape = {
   // At most MAX_RECENT_PAUSES + 1: the machine keeps the last 16 pause times, so a longer chain could never be seen.
   escalationLoopPauses: z.number().int().min(2).max(17),
   gateMaxRiskScore: z.number().int().min(0).max(100),
+  features: featuresSchema,
 };
 
 export const thresholdsSchema = z
@@ -109,7 +147,7 @@ export function applySettingsPatch(current: Settings, patch: SettingsPatch): Pat
   return { ok: true, settings, changes: diffSettings(current, settings) };
 }
 
-type Unit = 'percent' | 'points' | 'minutes' | 'sends' | 'mailboxes' | 'pauses' | 'score' | 'mode';
+type Unit = 'percent' | 'points' | 'minutes' | 'sends' | 'mailboxes' | 'pauses' | 'score' | 'mode' | 'switch';
 
 const DESCRIPTIONS: Record<string, [label: string, unit: Unit]> = {
   mode: ['the mode', 'mode'],
@@ -129,6 +167,7 @@ const DESCRIPTIONS: Record<string, [label: string, unit: Unit]> = {
   'thresholds.domainDegradedMailboxes': ['the degraded mailboxes that mark a domain degraded', 'mailboxes'],
   'thresholds.escalationLoopPauses': ['the automatic pauses in a row (each within 7 days of the last) that count as an escalation loop and stop automation', 'pauses'],
   'thresholds.gateMaxRiskScore': ['the highest risk score the execution gate lets through', 'score'],
+  ...Object.fromEntries(FEATURES.map((f) => [`thresholds.features.${f}`, [FEATURE_LABEL[f], 'switch'] as [string, Unit]])),
 };
 
 const trim = (n: number): string => String(Number(n.toFixed(4)));
@@ -143,6 +182,7 @@ function clockText(seconds: number): string {
 }
 
 export function formatSettingValue(unit: Unit, value: unknown): string {
+  if (unit === 'switch') return value === false ? 'off' : 'on';
   if (typeof value !== 'number') return String(value);
   switch (unit) {
     case 'percent':
@@ -179,13 +219,17 @@ export function diffSettings(before: Settings, after: Settings): SettingChange[]
   const b = flatten(after, '', new Map());
   const changes: SettingChange[] = [];
   for (const path of Object.keys(DESCRIPTIONS)) {
-    if (a.get(path) === b.get(path)) continue;
     const [label, unit] = DESCRIPTIONS[path]!;
+    if (a.get(path) === b.get(path)) continue;
+    if (unit === 'switch' && (a.get(path) !== false) === (b.get(path) !== false)) continue; // absent reads as on
     changes.push({
       path,
       before: a.get(path),
       after: b.get(path),
-      sentence: `${label} changed from ${formatSettingValue(unit, a.get(path))} to ${formatSettingValue(unit, b.get(path))}`,
+      sentence:
+        unit === 'switch'
+          ? `${label} turned ${formatSettingValue(unit, b.get(path))}`
+          : `${label} changed from ${formatSettingValue(unit, a.get(path))} to ${formatSettingValue(unit, b.get(path))}`,
     });
   }
   return changes;

@@ -25,6 +25,10 @@
  * | not quarantined  | quarantine | `quarantine`: the rule's NEW leads are held with the reason "source quality" (the gate's `source_quality` condition) | `recommend_quarantine`: a person decides | `audit`: recorded, nothing held |
  * | quarantined      | any        | none: it stays quarantined until a person releases it (`releaseSource`), whatever later counts say | none | none |
  *
+ * With the organization's `thresholds.features.sourceQuarantine` off, a source over the limit is `audit`ed in every
+ * mode ("Source quarantine is off for this organization: would quarantine …"), never held nor recommended; a
+ * quarantine made before it was switched off stays until a person releases it (people's decisions are not undone).
+ *
  * Leads already pushed are left alone: the mailbox thresholds still judge what they do to the sender.
  *
  * ## The defaults act before a mailbox's on the same evidence
@@ -47,7 +51,7 @@
  * cause. These thresholds are not (yet) part of the organization settings: DEFAULT_SOURCE_THRESHOLDS is the default.
  */
 import { at } from './mailboxMachine';
-import type { Mode } from './settings';
+import { featureOn, type Features, type Mode } from './settings';
 
 export interface SourceThresholds {
   /** Contacted leads before the rate is judged. */
@@ -123,6 +127,11 @@ export interface SourceDecisionInput {
   quarantine: SourceQuarantine | null;
   mode: Mode;
   now: number;
+  /**
+   * The organization's switches (settings.thresholds.features). `sourceQuarantine: false`: a source over the limit
+   * is audited (as in observe mode) and never held or recommended. Absent: on.
+   */
+  features?: Partial<Features>;
 }
 
 export interface SourceDecision {
@@ -144,6 +153,9 @@ export function decideSource(input: SourceDecisionInput, t: SourceThresholds = D
     return { verdict, action: 'none', quarantine, sentence: `${label} stays quarantined since ${at(quarantine.since)} (${quarantine.reason}) until a person releases it` };
   }
   if (verdict.verdict === 'healthy') return { verdict, action: 'none', quarantine: null, sentence: verdict.reason };
+  if (!featureOn({ features: input.features }, 'sourceQuarantine')) {
+    return { verdict, action: 'audit', quarantine: null, sentence: `Source quarantine is off for this organization: would quarantine ${label}: ${verdict.reason}; its leads keep flowing` };
+  }
   switch (mode) {
     case 'enforce':
       return {

@@ -439,3 +439,46 @@ describe('campaign decision ids and explanations', () => {
     assert.equal(s.decisions, 4);
   });
 });
+
+describe('escalation: per-organization switches (thresholds.features)', () => {
+  const off = (feature: 'campaignEscalation' | 'domainEscalation'): Over => ({ features: { ...DEFAULT_THRESHOLDS.features, [feature]: false } });
+  const SPREAD = [member(ANN, 'paused', ['1']), member(BOB, 'paused', ['2'])];
+  const table: [what: string, decideFor: typeof campaign, c: Case, over: Over, to: MachineState['state']][] = [
+    ['campaign escalation on: two degraded mailboxes start its sustain', campaign, { degraded: TWO }, {}, 'warning'],
+    ['campaign escalation off: the same mailboxes change nothing', campaign, { degraded: TWO }, off('campaignEscalation'), 'healthy'],
+    ['campaign escalation off: nor do its own windows', campaign, { windows: OWN_PAUSE }, off('campaignEscalation'), 'healthy'],
+    ['campaign escalation off leaves domains alone', domain, { degraded: SPREAD }, off('campaignEscalation'), 'warning'],
+    ['domain escalation on: paused mailboxes across campaigns start its sustain', domain, { degraded: SPREAD }, {}, 'warning'],
+    ['domain escalation off: the same mailboxes change nothing', domain, { degraded: SPREAD }, off('domainEscalation'), 'healthy'],
+    ['domain escalation off leaves campaigns alone', campaign, { degraded: TWO }, off('domainEscalation'), 'warning'],
+  ];
+  for (const [what, decideFor, c, over, to] of table) {
+    it(what, () => assert.equal(decideFor(state(), c, T0, settings('enforce', over)).next.state, to));
+  }
+
+  it('switched off while warning: healthy again, saying why', () => {
+    const d = campaign(state({ state: 'warning', sustainUntil: T0 + 10 * MIN }), { degraded: TWO }, T0, settings('enforce', off('campaignEscalation')));
+    assert.equal(d.next.state, 'healthy');
+    assert.equal(
+      d.explanation!.message,
+      'Campaign 123 ("Q4 CTOs") is healthy again: campaign escalation is off for this organization, so its mailboxes are judged only one by one; the pause it would have led to at 2026-11-21 12:10 UTC is cancelled (settings version 7; campaign escalation is off for this organization).',
+    );
+  });
+
+  it('switched off while paused: resumes what it paused at the end of the cooldown, not before; a manual hold stays', () => {
+    const set = settings('enforce', off('domainEscalation'));
+    const paused = state({ state: 'paused', cooldownUntil: T0 + 10 * MIN, recentPauses: [T0 - 50 * MIN] });
+    assert.deepEqual(kinds(domain(paused, { degraded: SPREAD, trigger: deadline }, T0, set)), []);
+    const d = domain(paused, { degraded: SPREAD, trigger: deadline }, T0 + 10 * MIN, set);
+    assert.equal(d.next.state, 'recovering');
+    assert.deepEqual(kinds(d), ['unsuspend']);
+    const held = state({ state: 'paused', manualHold: { actor: 'ops', reason: 'by hand', at: T0 - MIN } });
+    assert.deepEqual(kinds(domain(held, { trigger: deadline }, T0 + DAY, set)), []);
+  });
+
+  it('overrides still work with escalation off', () => {
+    const d = campaign(state(), { trigger: override('pause') }, T0, settings('enforce', off('campaignEscalation')));
+    assert.equal(d.next.state, 'paused');
+    assert.deepEqual(kinds(d), ['suspend']);
+  });
+});

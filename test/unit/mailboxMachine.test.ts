@@ -381,3 +381,44 @@ describe('mailbox machine: waking', () => {
     assert.equal(nextWake(state({ state: 'paused', cooldownUntil: T0 - MIN }), T0), undefined, 'a passed deadline never makes it spin');
   });
 });
+
+describe('mailbox machine: per-organization switches (thresholds.features)', () => {
+  const off = (feature: 'velocity' | 'reputationClass'): Partial<typeof thresholds> => ({ features: { ...DEFAULT_THRESHOLDS.features, [feature]: false } });
+  const RISING = summary(counts(100, 1), counts(1000, 0)); // 1h 1%, 24h 0.1%: velocity 0.9 points
+  const BLOCKED = summary(counts(100, 0, 3, 3)); // 3 reputation blocks (also failures) in 100 sends
+  const table: [what: string, windows: WindowSummary, over: Partial<typeof thresholds>, to: string, metric: string | undefined][] = [
+    ['velocity on: a sudden rise warns', RISING, { velocity: { warning: 0.005 } }, 'warning', 'velocity'],
+    ['velocity off: the same rise is no breach', RISING, { velocity: { warning: 0.005 }, ...off('velocity') }, 'healthy', undefined],
+    ['reputation class on: 3% blocks pause-level', BLOCKED, {}, 'warning', 'reputationRate'],
+    ['reputation class off: the blocks count only as failures (3% < 5%)', BLOCKED, off('reputationClass'), 'healthy', undefined],
+    ['velocity off leaves hard bounces alone', PAUSE, off('velocity'), 'warning', 'hardBounceRate'],
+  ];
+  for (const [what, windows, over, to, metric] of table) {
+    it(what, () => {
+      const d = decide(state(), input(windows), settings('enforce', over), T0);
+      assert.equal(d.next.state, to);
+      assert.equal(d.judged.breach?.metric, metric);
+    });
+  }
+
+  it('says in the sentence which judgement is off, and lowers the risk score by what it no longer counts', () => {
+    const on = decide(state({ state: 'warning' }), input(RISING), settings('enforce', { velocity: { warning: 0.005 } }), T0);
+    const d = decide(state({ state: 'warning' }), input(RISING), settings('enforce', { velocity: { warning: 0.005 }, ...off('velocity') }), T0);
+    assert.equal(on.commands.length, 0, 'on: stays in warning (W2)');
+    assert.equal(d.next.state, 'healthy');
+    assert.equal(d.explanation!.message, 'Mailbox sam@acme-mail.com is healthy again: no threshold reached over the last hour (settings version 7; velocity judgement is off for this organization).');
+    assert.ok(d.riskScore < on.riskScore, `${d.riskScore} < ${on.riskScore}`);
+  });
+
+  it('with every switch on (or absent, as in histories recorded before them) decides exactly as before', () => {
+    const { features: _absent, ...before } = thresholds;
+    for (const w of [CLEAN, WARN, PAUSE, RISING, BLOCKED]) {
+      for (const s of [state(), state({ state: 'warning', sustainUntil: T0 - MIN }), state({ state: 'recovering', resumedAt: T0 - 200 * MIN, probationUntil: T0 - MIN })]) {
+        const withSwitches = decide(s, input(w), settings('enforce'), T0);
+        const without = decide(s, input(w), { mode: 'enforce', thresholds: before as typeof thresholds, version: 7 }, T0);
+        assert.deepEqual(without, withSwitches);
+        assert.doesNotMatch(withSwitches.explanation?.message ?? '', /off for this organization/);
+      }
+    }
+  });
+});

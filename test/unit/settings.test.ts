@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { DEFAULT_MODE, DEFAULT_THRESHOLDS } from '../../src/domain/defaultSettings';
-import { applySettingsPatch, describeModeChange, describeSettingsChange, diffSettings, settingsPatchSchema, thresholdsSchema, type Settings, type SettingsPatch } from '../../src/domain/settings';
+import {
+  applySettingsPatch,
+  describeModeChange,
+  describeSettingsChange,
+  diffSettings,
+  featureOn,
+  featuresOffNote,
+  FEATURES,
+  settingsPatchSchema,
+  thresholdsSchema,
+  type Settings,
+  type SettingsPatch,
+} from '../../src/domain/settings';
 
 const defaults: Settings = { mode: DEFAULT_MODE, thresholds: DEFAULT_THRESHOLDS };
 
@@ -112,10 +124,65 @@ describe('settings', () => {
         domainDegradedMailboxes: 1,
         escalationLoopPauses: 2,
         gateMaxRiskScore: 1,
+        features: { velocity: false, reputationClass: false, campaignEscalation: false, domainEscalation: false, sourceQuarantine: false },
       },
     };
     const leaves = (o: object): number => Object.values(o).reduce<number>((n, v) => n + (typeof v === 'object' && v !== null ? leaves(v) : 1), 0);
     assert.equal(diffSettings(defaults, everything).length, leaves(everything));
+  });
+
+  describe('feature switches for the risk logic (thresholds.features)', () => {
+    it('are all on by default: the behaviour from before the switches', () => {
+      for (const f of FEATURES) assert.equal(DEFAULT_THRESHOLDS.features[f], true, f);
+    });
+
+    const switched: [SettingsPatch, string[]][] = [
+      [{ thresholds: { features: { velocity: false } } }, ['velocity judgement turned off']],
+      [{ thresholds: { features: { reputationClass: false } } }, ['reputation-class judgement turned off']],
+      [{ thresholds: { features: { campaignEscalation: false, domainEscalation: false } } }, ['campaign escalation turned off', 'domain escalation turned off']],
+      [{ thresholds: { features: { sourceQuarantine: false } } }, ['source quarantine turned off']],
+      [{ thresholds: { features: { velocity: true } } }, []],
+    ];
+    for (const [patch, sentences] of switched) {
+      it(`switches ${JSON.stringify(patch.thresholds?.features)} alone, in one sentence each`, () => {
+        const result = applySettingsPatch(defaults, settingsPatchSchema.parse(patch));
+        assert.ok(result.ok);
+        assert.deepEqual(result.changes.map((c) => c.sentence), sentences);
+        for (const f of FEATURES) {
+          assert.equal(result.settings.thresholds.features[f], patch.thresholds?.features?.[f] ?? true, `${f}: the others stay on`);
+        }
+      });
+    }
+
+    it('turns back on, audited as such', () => {
+      const off = applySettingsPatch(defaults, { thresholds: { features: { velocity: false } } });
+      assert.ok(off.ok);
+      const on = applySettingsPatch(off.settings, { thresholds: { features: { velocity: true } } });
+      assert.ok(on.ok);
+      assert.deepEqual(on.changes.map((c) => [c.path, c.before, c.after, c.sentence]), [['thresholds.features.velocity', false, true, 'velocity judgement turned on']]);
+    });
+
+    it('refuses unknown switches and non-booleans, naming the field', () => {
+      assert.equal(settingsPatchSchema.safeParse({ thresholds: { features: { teleport: false } } }).success, false);
+      const bad = settingsPatchSchema.safeParse({ thresholds: { features: { velocity: 'no' } } });
+      assert.equal(bad.success, false);
+      assert.ok(!bad.success && bad.error.issues.some((i) => i.path.join('.') === 'thresholds.features.velocity'));
+    });
+
+    it('reads a document without them (stored, or recorded in a workflow history, before they existed) as all on', () => {
+      const { features: _none, ...older } = DEFAULT_THRESHOLDS;
+      for (const f of FEATURES) assert.equal(featureOn(older, f), true, f);
+      assert.equal(featureOn(undefined, 'velocity'), true);
+      assert.equal(featureOn({ features: { velocity: false } }, 'velocity'), false);
+      assert.equal(featuresOffNote(older, FEATURES), undefined);
+      assert.equal(featuresOffNote({ features: { velocity: false } }, ['velocity', 'reputationClass']), 'velocity judgement is off for this organization');
+      assert.equal(
+        featuresOffNote({ features: { velocity: false, reputationClass: false, campaignEscalation: false } }, ['velocity', 'reputationClass', 'campaignEscalation']),
+        'velocity judgement, reputation-class judgement and campaign escalation are off for this organization',
+      );
+      const { features: _gone, ...storedBefore } = thresholdsSchema.parse(DEFAULT_THRESHOLDS);
+      assert.deepEqual(thresholdsSchema.parse({ ...DEFAULT_THRESHOLDS, ...storedBefore }).features, DEFAULT_THRESHOLDS.features, 'the repository fills them from the defaults');
+    });
   });
 
   it('writes one audit sentence for a change, and one for a mode change', () => {

@@ -106,6 +106,34 @@ describe('source quality', () => {
     });
   });
 
+  describe('with source quarantine switched off for the organization (thresholds.features.sourceQuarantine)', () => {
+    const bad = evidence(20, 6);
+    const OFF = { ...DEFAULT_THRESHOLDS.features, sourceQuarantine: false };
+    for (const mode of ['enforce', 'suggest', 'observe'] as const) {
+      it(`a bad source is audited, never held nor recommended (${mode})`, () => {
+        const d = decideSource({ evidence: bad, quarantine: null, mode, now: NOW, features: OFF });
+        assert.equal(d.action, 'audit');
+        assert.equal(d.quarantine, null);
+        assert.match(d.sentence, /^Source quarantine is off for this organization: would quarantine routing rule "VP Sales": .*; its leads keep flowing$/);
+      });
+    }
+    it('on, or absent, decides as before', () => {
+      for (const features of [undefined, DEFAULT_THRESHOLDS.features, { velocity: false }]) {
+        const d = decideSource({ evidence: bad, quarantine: null, mode: 'enforce', now: NOW, ...(features === undefined ? {} : { features }) });
+        assert.equal(d.action, 'quarantine');
+      }
+    });
+    it('a quarantine made before it was switched off stays until a person releases it', () => {
+      const q = { since: NOW - 1000, reason: 'bad list' };
+      const d = decideSource({ evidence: evidence(20, 0), quarantine: q, mode: 'enforce', now: NOW, features: OFF });
+      assert.equal(d.action, 'none');
+      assert.deepEqual(d.quarantine, q);
+    });
+    it('a healthy source: nothing to do', () => {
+      assert.equal(decideSource({ evidence: evidence(20, 0), quarantine: null, mode: 'enforce', now: NOW, features: OFF }).action, 'none');
+    });
+  });
+
   describe('what each mode does', () => {
     const bad = evidence(20, 6);
     it('enforce: quarantines; new leads held for "source quality"', () => {
