@@ -1,13 +1,15 @@
 /**
- * `npm run rebuild-counters`: recomputes every organization's window counters from the stored events (the source
- * of truth), and says how many buckets had drifted. Safe while Drason runs: each organization is rebuilt in one
- * transaction holding the counters lock, so the relay waits for it and counts nothing twice (events still queued
- * are left to the relay). Uses DATABASE_URL, else the embedded Postgres of the data folder.
+ * `npm run rebuild-counters` (and `drason counters rebuild [--organization <id>]`): recomputes every organization's
+ * (or one organization's) window counters from the stored events (the source of truth), and says how many buckets
+ * had drifted. Safe while Drason runs: each organization is rebuilt in one transaction holding the counters lock, so
+ * the relay waits for it and counts nothing twice (events still queued are left to the relay). Uses DATABASE_URL,
+ * else the embedded Postgres of the data folder.
  */
-import { config } from '../config';
+import { config, type Config } from '../config';
 import { createDb, type Db } from '../db/knex';
 import { allCounters, rebuildCounters, type CounterRow } from '../db/repositories/counters';
 import { organizationsFrom, withTenant } from '../db/tenant';
+import { NotFoundError } from '../lib/errors';
 import { commandDatabase } from './commandDatabase';
 import { runMain } from './main';
 
@@ -33,10 +35,19 @@ export function countDrift(before: CounterRow[], after: CounterRow[]): number {
   return drifted + old.size;
 }
 
-export async function rebuildAllCounters(db: Db, nowMs = Date.now()): Promise<RebuildReport> {
+/**
+ * Rebuilds the counters of every organization with counted data, or of `organizationId` alone (a NotFoundError when
+ * there is no such organization).
+ */
+export async function rebuildAllCounters(db: Db, options: { nowMs?: number; organizationId?: string } = {}): Promise<RebuildReport> {
+  const nowMs = options.nowMs ?? Date.now();
   const report: RebuildReport = { organizations: 0, buckets: 0, drifted: 0 };
-  for (const organizationId of await organizationsFrom(db, 'drason_orgs_with_counted_data', 1_000_000)) {
+  const organizations = options.organizationId === undefined ? await organizationsFrom(db, 'drason_orgs_with_counted_data', 1_000_000) : [options.organizationId];
+  for (const organizationId of organizations) {
     await withTenant(db, organizationId, async (tx) => {
+      if (options.organizationId !== undefined && (await tx('organizations').where({ id: organizationId }).first('id')) === undefined) {
+        throw new NotFoundError(`No organization ${organizationId}.`);
+      }
       const before = await allCounters(tx);
       report.buckets += await rebuildCounters(tx, organizationId, nowMs);
       report.drifted += countDrift(before, await allCounters(tx));
@@ -46,19 +57,26 @@ export async function rebuildAllCounters(db: Db, nowMs = Date.now()): Promise<Re
   return report;
 }
 
+/** The rebuild on the command's database (DATABASE_URL, else the embedded Postgres). */
+export async function rebuildCountersCommand(cfg: Config, organizationId?: string): Promise<RebuildReport> {
+  const target = await commandDatabase(cfg);
+  const db = createDb({ url: target.databaseUrl, poolMax: 2 });
+  try {
+    return await rebuildAllCounters(db, organizationId === undefined ? {} : { organizationId });
+  } finally {
+    await db.destroy();
+    await target.release();
+  }
+}
+
+/** The report in one sentence. */
+export function rebuildSentence({ organizations, buckets, drifted }: RebuildReport): string {
+  return `Rebuilt ${buckets} counter bucket(s) for ${organizations} organization(s) from the stored events; ${drifted} bucket(s) differed from the live counters${drifted === 0 ? '' : ' and were corrected'}.`;
+}
+
 if (require.main === module) {
   runMain('drason-rebuild-counters', async () => {
-    const target = await commandDatabase(config());
-    const db = createDb({ url: target.databaseUrl, poolMax: 2 });
-    try {
-      const { organizations, buckets, drifted } = await rebuildAllCounters(db);
-      process.stdout.write(
-        `Rebuilt ${buckets} counter bucket(s) for ${organizations} organization(s) from the stored events; ${drifted} bucket(s) differed from the live counters${drifted === 0 ? '' : ' and were corrected'}.\n`,
-      );
-    } finally {
-      await db.destroy();
-      await target.release();
-    }
+    process.stdout.write(`${rebuildSentence(await rebuildCountersCommand(config()))}\n`);
     return { stop: async () => undefined };
   });
 }

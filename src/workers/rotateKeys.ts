@@ -5,17 +5,23 @@
  *   2. run `npm run rotate-keys` with the same variable (old secrets move to k2; safe to re-run);
  *   3. drop k1 from the variable and restart.
  * With the embedded default (no DATABASE_URL) it uses the embedded Postgres: the running one if `npm start` is up,
- * else it starts it for the duration. See docs/decisions/006-encryption-at-rest-and-rotation.md.
+ * else it starts it for the duration. `drason secrets rotate` runs the same rotation. See
+ * docs/decisions/006-encryption-at-rest-and-rotation.md.
  */
-import { config, ConfigError } from '../config';
+import { config, ConfigError, type Config } from '../config';
 import { createDb } from '../db/knex';
 import { createIntegrations } from '../db/repositories/integrations';
 import { Keyring } from '../security/encryption';
 import { commandDatabase } from './commandDatabase';
 import { runMain } from './main';
 
-export async function rotateKeys(): Promise<{ organizations: number; secrets: number; keyId: string }> {
-  const cfg = config();
+export interface RotationReport {
+  organizations: number;
+  secrets: number;
+  keyId: string;
+}
+
+export async function rotateKeys(cfg: Config = config()): Promise<RotationReport> {
   const target = await commandDatabase(cfg);
   const encryptionKeys = cfg.DRASON_ENCRYPTION_KEYS ?? target.secrets?.encryptionKeys;
   if (encryptionKeys === undefined) {
@@ -33,12 +39,14 @@ export async function rotateKeys(): Promise<{ organizations: number; secrets: nu
   }
 }
 
+/** The rotation in one sentence (never key material). */
+export function rotationSentence({ organizations, secrets, keyId }: RotationReport): string {
+  return `Re-encrypted ${secrets} secret(s) in ${organizations} organization(s) with key "${keyId}". Every stored secret now uses it; older keys can be removed from DRASON_ENCRYPTION_KEYS.`;
+}
+
 if (require.main === module) {
   runMain('drason-rotate-keys', async () => {
-    const { organizations, secrets, keyId } = await rotateKeys();
-    process.stdout.write(
-      `Re-encrypted ${secrets} secret(s) in ${organizations} organization(s) with key "${keyId}". Every stored secret now uses it; older keys can be removed from DRASON_ENCRYPTION_KEYS.\n`,
-    );
+    process.stdout.write(`${rotationSentence(await rotateKeys())}\n`);
     return { stop: async () => undefined };
   });
 }

@@ -2,11 +2,12 @@
  * `npm run audit:verify -- --organization <id>`: recomputes the organization's audit hash chain (the same check as
  * GET /v1/audit/verify) and prints one sentence; exits 1 when the chain is broken (naming the first broken entry),
  * 2 on a bad argument or an unknown organization. Uses DATABASE_URL, else the embedded Postgres of the data folder.
+ * `drason audit verify --organization <id>` runs the same check (verifyAuditCommand).
  */
 import { parseArgs } from 'node:util';
-import { config } from '../config';
+import { config, type Config } from '../config';
 import { createDb, type Db } from '../db/knex';
-import { verifyAuditChain } from '../db/repositories/auditChain';
+import { verifyAuditChain, type ChainVerification } from '../db/repositories/auditChain';
 import { withTenant } from '../db/tenant';
 import { commandDatabase } from './commandDatabase';
 import { runMain } from './main';
@@ -16,6 +17,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export interface VerifyAuditOutcome {
   exitCode: 0 | 1 | 2;
   text: string;
+  /** The chain's verification, when the organization exists. */
+  verification?: ChainVerification & { organizationId: string; organization: string };
 }
 
 /** Parses `--organization <id>`; undefined (with the usage) when missing or not a UUID. */
@@ -35,8 +38,24 @@ export async function verifyOrganizationAudit(db: Db, organizationId: string): P
     const result = await verifyAuditChain(tx);
     const name = (known as { name: string }).name;
     const head = result.headHash === null ? '' : ` Head hash: ${result.headHash}.`;
-    return { exitCode: result.ok ? 0 : 1, text: `${name} (${organizationId}): ${result.message}${head}` };
+    return {
+      exitCode: result.ok ? 0 : 1,
+      text: `${name} (${organizationId}): ${result.message}${head}`,
+      verification: { organizationId, organization: name, ...result },
+    };
   });
+}
+
+/** The check on the command's database (DATABASE_URL, else the embedded Postgres). */
+export async function verifyAuditCommand(cfg: Config, organizationId: string): Promise<VerifyAuditOutcome> {
+  const target = await commandDatabase(cfg);
+  const db = createDb({ url: target.databaseUrl, poolMax: 2 });
+  try {
+    return await verifyOrganizationAudit(db, organizationId);
+  } finally {
+    await db.destroy();
+    await target.release();
+  }
 }
 
 if (require.main === module) {
@@ -47,16 +66,9 @@ if (require.main === module) {
       process.exitCode = 2;
       return { stop: async () => undefined };
     }
-    const target = await commandDatabase(config());
-    const db = createDb({ url: target.databaseUrl, poolMax: 2 });
-    try {
-      const outcome = await verifyOrganizationAudit(db, organizationId);
-      process.stdout.write(`${outcome.text}\n`);
-      process.exitCode = outcome.exitCode;
-    } finally {
-      await db.destroy();
-      await target.release();
-    }
+    const outcome = await verifyAuditCommand(config(), organizationId);
+    process.stdout.write(`${outcome.text}\n`);
+    process.exitCode = outcome.exitCode;
     return { stop: async () => undefined };
   });
 }
