@@ -16,7 +16,8 @@ import winston from 'winston';
 import { currentRequestContext } from './requestContext';
 
 const SECRET_KEYS = /(api[_-]?key|authorization|token|secret|password|cookie|ciphertext)/i;
-const EMAIL = /([A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/g;
+// Local parts as addresses are written in practice (not `/`, so a workflow id `mailbox/<org>/<email>` keeps its prefix).
+const EMAIL = /([A-Za-z0-9._%+'-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)/g;
 const SECRET_VALUES = [/\b(drk|whk|dcs)_[A-Za-z0-9_-]{8,}/g, /\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, /\b(api_key)=[^&\s"']+/gi];
 
 /** Emails masked (local part → 8 hex of its hash), bearer secrets and `api_key=` values replaced. */

@@ -6,44 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { Writable } from 'node:stream';
-import winston from 'winston';
-import { logFormat, logger } from '../../src/lib/logger';
 import { startTestApi, type TestApi, type TestOrganization } from '../support/api';
-
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Prometheus text format → samples (enough of the format for prom-client's output). */
-export function parseMetrics(text: string): Sample[] {
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (m === null) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-/** The sum of a metric's samples whose labels include `labels`. */
-export function total(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((a, s) => a + s.value, 0);
-}
-
-export function present(samples: Sample[], name: string): boolean {
-  return samples.some((s) => s.name === name);
-}
-
-/** Label values that must never appear: an email, a URL, a Drason secret. */
-export function forbiddenLabels(samples: Sample[]): string[] {
-  return samples.flatMap((s) => Object.values(s.labels).filter((v) => v.includes('@') || /:\/\//.test(v) || /\b(drk|whk|dcs)_/.test(v)).map((v) => `${s.name} ${v}`));
-}
+import { captureLogs, forbiddenLabels, parseMetrics, present, total, type Sample } from '../support/observability';
 
 describe('/metrics and correlated logs (API and database)', function () {
   this.timeout(120_000);
@@ -94,23 +58,7 @@ describe('/metrics and correlated logs (API and database)', function () {
   });
 
   it('echoes a given X-Request-Id, makes one otherwise, and tags the request\'s log lines with it and the organization, never with the key or an email', async () => {
-    const lines: string[] = [];
-    const sink = new winston.transports.Stream({
-      stream: new Writable({
-        write(chunk: Buffer, _enc, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      }),
-      format: logFormat(true),
-      level: 'silly',
-    });
-    const level = logger.level;
-    const quiet = logger.transports.map((t) => [t, t.silent] as const);
-    for (const [t] of quiet) t.silent = true;
-    logger.add(sink);
-    logger.level = 'silly';
-    try {
+    const entries = await captureLogs(async () => {
       const given = `req-${crypto.randomUUID()}`;
       const run = crypto.randomUUID().slice(0, 8);
       const mailbox = `pat.${run}@acme-mail.test`;
@@ -127,17 +75,12 @@ describe('/metrics and correlated logs (API and database)', function () {
       const wrongKey = `drk_${crypto.randomBytes(24).toString('base64url')}`;
       assert.equal((await api.call('GET', `/v1/mailboxes/${encodeURIComponent(mailbox)}`, { token: wrongKey })).status, 401);
       assert.equal((await api.call('GET', `/v1/mailboxes/${encodeURIComponent(mailbox)}`, { token: org.adminKey })).status, 200);
-    } finally {
-      logger.level = level;
-      logger.remove(sink);
-      for (const [t, silent] of quiet) t.silent = silent;
-    }
-    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    });
     const request = entries.find((e) => e.message === 'request' && e.route === '/v1/events');
-    assert.ok(request !== undefined, `a request line for /v1/events in ${lines.join('')}`);
+    assert.ok(request !== undefined, `a request line for /v1/events in ${JSON.stringify(entries)}`);
     assert.match(String(request.requestId), /^req-/);
     assert.equal(request.organizationId, org.id);
-    const all = lines.join('\n');
+    const all = entries.map((e) => JSON.stringify(e)).join('\n');
     assert.ok(!all.includes(org.adminKey), 'the API key is never logged');
     assert.ok(!/drk_[A-Za-z0-9_-]{8,}/.test(all), 'no Drason key is logged');
     assert.ok(!/[a-z0-9.]+\.[0-9a-f]{8}@(acme-mail|prospect)\.test/.test(all), `no raw email is logged:\n${all}`);

@@ -9,11 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { registry } from '../../src/lib/metrics';
+import { TEMPORAL_SDK_METRICS } from '../support/observability';
 
 const root = path.resolve(__dirname, '../..');
-
-/** Temporal SDK (core) metrics the ops files use, as its Prometheus exporter names them. */
-export const TEMPORAL_SDK_METRICS = ['temporal_worker_task_slots_available', 'temporal_workflow_task_execution_failed', 'temporal_activity_execution_failed'];
 
 const PROMQL_WORDS = new Set([
   'sum', 'min', 'max', 'avg', 'count', 'rate', 'irate', 'increase', 'delta', 'absent', 'histogram_quantile', 'by', 'without', 'on',
