@@ -1,4 +1,6 @@
 /** Prometheus metrics (prom-client), exposed at GET /metrics. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
 
 export const registry = new client.Registry();
@@ -263,4 +265,40 @@ export function temporalMetricsBindAddress(env: NodeJS.ProcessEnv = process.env)
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`TEMPORAL_METRICS_PORT must be a port number (1-65535), got "${raw}"`);
   const host = env.TEMPORAL_METRICS_HOST?.trim() || '0.0.0.0';
   return `${host}:${port}`;
+}
+
+/**
+ * METRICS_PORT (worker processes): Drason's own metrics of the process (relay, decisions, Smartlead calls, database)
+ * at `http://<METRICS_HOST or 0.0.0.0>:<port>/metrics`. The API serves them on its own port at /metrics; a worker
+ * has no HTTP server otherwise. Unset: not served.
+ */
+export function workerMetricsAddress(env: NodeJS.ProcessEnv = process.env): { host: string; port: number } | undefined {
+  const raw = env.METRICS_PORT;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`METRICS_PORT must be a port number (0-65535), got "${raw}"`);
+  return { host: env.METRICS_HOST?.trim() || '0.0.0.0', port };
+}
+
+/** Serves GET /metrics (this registry) and nothing else; resolves once listening. */
+export async function startMetricsServer(address: { host: string; port: number }): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${address.host === '0.0.0.0' ? '127.0.0.1' : address.host}:${port}/metrics`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

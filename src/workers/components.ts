@@ -16,7 +16,7 @@ import { createDb, type Db } from '../db/knex';
 import { assertApplicationRoleIsolated, UnsafeDatabaseRoleError } from '../db/roleCheck';
 import { createIntegrations } from '../db/repositories/integrations';
 import { componentLogger, temporalLogger } from '../lib/logger';
-import { temporalMetricsBindAddress } from '../lib/metrics';
+import { startMetricsServer, temporalMetricsBindAddress, workerMetricsAddress } from '../lib/metrics';
 import { Keyring } from '../security/encryption';
 import type { RateLimitOptions } from '../smartlead';
 import { startEventRelay, type RelayOptions } from '../services/eventRelay';
@@ -99,12 +99,15 @@ export async function startWorkerComponent(settings: RuntimeSettings, options: W
   const relay = startEventRelay({ db, client, taskQueue: settings.temporal.taskQueue, databaseUrl: settings.databaseUrl }, options.relay);
   const maintenance = startMaintenanceLoop(db);
   const sealer = startAuditSealer(db);
-  log.info(`worker polling task queue ${settings.temporal.taskQueue} on ${settings.temporal.address}`);
+  const metricsAt = workerMetricsAddress(); // METRICS_PORT: this process's /metrics (the API serves its own)
+  const metrics = metricsAt === undefined ? undefined : await startMetricsServer(metricsAt);
+  log.info(`worker polling task queue ${settings.temporal.taskQueue} on ${settings.temporal.address}${metrics === undefined ? '' : `; metrics at ${metrics.url}`}`);
   return {
     stop: async () => {
       await relay.stop();
       await maintenance.stop();
       await sealer.stop();
+      await metrics?.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch((error: unknown) => log.error('worker stopped with an error', { error: String(error) }));
       await clientConnection.close();
