@@ -5,6 +5,7 @@
  * the same redaction.
  */
 import assert from 'node:assert/strict';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { redactText, temporalLogger, logger } from '../../src/lib/logger';
 import { runWithRequestContext } from '../../src/lib/requestContext';
 import { queryOperation, smartleadEndpointTemplate, statusClass } from '../../src/lib/metrics';
@@ -52,6 +53,20 @@ describe('logs: redaction and correlation', () => {
     assert.equal(entries[0]!.level, 'warn');
     assert.equal(entries[0]!.activityType, 'actOnMailboxDecision');
     assert.match(String(entries[0]!.workflowId), /^mailbox\/0b9c7a1e-0000-4000-8000-000000000001\/[0-9a-f]{8}@acme-mail\.com$/);
+  });
+
+  it('a log line written inside an activity carries its workflow id, run id, activity type and organization', async () => {
+    const organizationId = '0b9c7a1e-0000-4000-8000-000000000002';
+    const env = new MockActivityEnvironment({
+      activityType: 'actOnMailboxDecision',
+      workflowExecution: { workflowId: `mailbox/${organizationId}/sam@acme-mail.com`, runId: 'run-1' },
+    });
+    const entries = await captureLogs(() => env.run(async () => logger.child({ component: 'engine' }).info('decided')));
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0]!.activityType, 'actOnMailboxDecision');
+    assert.equal(entries[0]!.runId, 'run-1');
+    assert.equal(entries[0]!.organizationId, organizationId);
+    assert.match(String(entries[0]!.workflowId), new RegExp(`^mailbox/${organizationId}/[0-9a-f]{8}@acme-mail\\.com$`));
   });
 
   it('metric labels are templates: Smartlead endpoints, status classes, query operations', () => {
