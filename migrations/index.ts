@@ -16,6 +16,7 @@ import * as m010 from './010_lead_lifecycle';
 import * as m011 from './011_lead_completion';
 import * as m012 from './012_audit_chain';
 import * as m013 from './013_console_sessions';
+import * as m014 from './014_smartlead_budget';
 import * as m015 from './015_metrics';
 
 export interface NamedMigration extends Knex.Migration {
@@ -36,5 +37,6 @@ export const migrations: NamedMigration[] = [
   { name: '011_lead_completion', ...m011 },
   { name: '012_audit_chain', ...m012 },
   { name: '013_console_sessions', ...m013 },
+  { name: '014_smartlead_budget', ...m014 },
   { name: '015_metrics', ...m015 },
 ];

@@ -19,7 +19,8 @@ import { ApplicationFailure, activityInfo, cancellationSignal, heartbeat } from 
 import type { Db } from '../db/knex';
 import { withTenant, type Tx } from '../db/tenant';
 import { appendAudit, type NewAuditEntry } from '../db/repositories/audit';
-import type { Integrations } from '../db/repositories/integrations';
+import { smartleadBudgetStore, type Integrations } from '../db/repositories/integrations';
+import { config } from '../config';
 import { enqueueLeadsChanged, enqueueMembershipChanges, notifyRelayAtCommit, type LinkChange } from '../db/repositories/commands';
 import { ensureMailboxes } from '../db/repositories/events';
 import { ENGINE_VERSION } from '../domain/engineVersion';
@@ -36,7 +37,8 @@ import {
   type RemoteMailbox,
 } from '../domain/reconciliation';
 import { componentLogger } from '../lib/logger';
-import { smartleadFailures } from '../lib/metrics';
+import { smartleadBudgetWait, smartleadFailures } from '../lib/metrics';
+import { type RateWindow, type RequestsPerMinute, windowsOf } from '../smartlead/rateBudget';
 import { SmartleadClient, leadUploadChunks, type SmartleadClientOptions } from '../smartlead/client';
 import { isInCampaign, leadPushReason, normalizeLeadEmail, readLeadUpload, type LeadPushStatus } from '../smartlead/leadOutcomes';
 import type { SmartleadLead, SmartleadLeadInput } from '../smartlead/schemas';
@@ -54,7 +56,13 @@ export interface SmartleadActivityDeps {
   db: Db;
   integrations: Integrations;
   /** Client options beyond key and URL (tests tighten timeouts and limits). */
-  clientOptions?: Partial<Omit<SmartleadClientOptions, 'apiKey' | 'baseUrl'>>;
+  clientOptions?: Partial<Omit<SmartleadClientOptions, 'apiKey' | 'baseUrl' | 'sharedBudget'>>;
+  /**
+   * The shared rate budget per Smartlead key (decision 016). `default`: for integrations that set none (else
+   * SMARTLEAD_RATE_LIMIT_PER_MINUTE / _BURST); `windows`: replaces every budget (tests matching a simulator's own
+   * window); `maxWaitMs`: longest wait for a slot (default 5 s); `marginMs`: spacing added to each window.
+   */
+  rateBudget?: { default?: RequestsPerMinute; windows?: RateWindow[]; maxWaitMs?: number; marginMs?: number };
 }
 
 export interface SyncResult {
@@ -134,7 +142,10 @@ export function smartleadAccess(deps: SmartleadActivityDeps) {
    * so that retries live in one layer). A 429 still surfaces with its Retry-After for Temporal's next attempt.
    */
   async function clientFor(organizationId: string, options: { singleAttempt?: boolean } = {}): Promise<{ client: SmartleadClient; fingerprint: string }> {
-    const credentials = await tenant(organizationId, (tx) => deps.integrations.loadSmartleadCredentials(tx, organizationId));
+    const [credentials, rateLimit] = await tenant(organizationId, async (tx) => [
+      await deps.integrations.loadSmartleadCredentials(tx, organizationId),
+      await deps.integrations.smartleadRateLimit(tx, organizationId),
+    ] as const);
     if (credentials === undefined) {
       throw ApplicationFailure.nonRetryable('Smartlead is not configured for this organization: save an API key under /v1/integrations/smartlead.', 'SmartleadNotConfigured');
     }
@@ -151,6 +162,13 @@ export function smartleadAccess(deps: SmartleadActivityDeps) {
       logger: log.child({ organizationId }),
       ...deps.clientOptions,
       ...(options.singleAttempt === true ? { retry: { ...deps.clientOptions?.retry, maxAttempts: 1 } } : {}),
+      sharedBudget: {
+        store: smartleadBudgetStore(deps.db, organizationId, deps.rateBudget?.windows ?? windowsOf(rateLimit ?? deps.rateBudget?.default ?? config().smartleadBudget), {
+          ...(deps.rateBudget?.marginMs === undefined ? {} : { marginMs: deps.rateBudget.marginMs }),
+          observe: (waitedMs, outcome) => smartleadBudgetWait.observe({ outcome }, waitedMs / 1000),
+        }),
+        ...(deps.rateBudget?.maxWaitMs === undefined ? {} : { maxWaitMs: deps.rateBudget.maxWaitMs }),
+      },
     });
     return { client, fingerprint: credentials.fingerprint };
   }

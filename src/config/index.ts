@@ -45,10 +45,14 @@ export const configSchema = z.object({
   ),
   SMARTLEAD_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).default(15)
     .describe('How often each organization is reconciled with Smartlead (campaigns, email accounts, links).'),
+  SMARTLEAD_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(60)
+    .describe("Default Smartlead budget per API key, shared by every worker process: requests in any minute (Smartlead's standard plan: 60). An integration's own `rateLimit` overrides it."),
+  SMARTLEAD_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(10_000).default(10)
+    .describe("Default Smartlead budget per API key: requests in any one second (standard plan: 10); at most SMARTLEAD_RATE_LIMIT_PER_MINUTE."),
   SMARTLEAD_RATE_LIMIT_REQUESTS: z.coerce.number().int().min(1).max(1000).default(10)
-    .describe('Smartlead calls per window per API key from one worker process (Smartlead documents 10 per 2 s); split it when several workers share a key.'),
+    .describe('In-process guard only: Smartlead calls per window per API key from one process, spaced evenly (the shared budget above is the limit across processes).'),
   SMARTLEAD_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(100).max(600_000).default(2000)
-    .describe('Length of the Smartlead rate-limit window in milliseconds.'),
+    .describe('Length of the in-process guard window in milliseconds.'),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60).describe('Length of the rate-limit window in seconds.'),
   RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).default(1200).describe('Requests per window for one API key.'),
   RATE_LIMIT_PER_WEBHOOK_TOKEN: z.coerce.number().int().min(1).default(6000).describe('Requests per window for one Smartlead webhook token (one event per request).'),
@@ -91,8 +95,10 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = { windowMs: 60_000, perKey
 export interface Config extends RawConfig {
   dataDir: string;
   rateLimits: RateLimitSettings;
-  /** The Smartlead client's budget per API key (per process). */
+  /** The Smartlead client's in-process guard per API key (per process). */
   smartleadRateLimit: { maxRequests: number; perMs: number };
+  /** The default Smartlead budget per API key across processes, for integrations that set none (decision 016). */
+  smartleadBudget: { requestsPerMinute: number; burst: number };
   embedded: { postgres: boolean; temporal: boolean };
   temporalTls: boolean;
 }
@@ -146,6 +152,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push({ variable: 'DRASON_ENCRYPTION_KEYS', message: (error as Error).message });
     }
   }
+  if (raw.SMARTLEAD_RATE_LIMIT_BURST > raw.SMARTLEAD_RATE_LIMIT_PER_MINUTE) {
+    problems.push({ variable: 'SMARTLEAD_RATE_LIMIT_BURST', message: 'must be at most SMARTLEAD_RATE_LIMIT_PER_MINUTE' });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -159,6 +168,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       failedAuthPerIp: raw.RATE_LIMIT_FAILED_AUTH_PER_IP,
     },
     smartleadRateLimit: { maxRequests: raw.SMARTLEAD_RATE_LIMIT_REQUESTS, perMs: raw.SMARTLEAD_RATE_LIMIT_WINDOW_MS },
+    smartleadBudget: { requestsPerMinute: raw.SMARTLEAD_RATE_LIMIT_PER_MINUTE, burst: raw.SMARTLEAD_RATE_LIMIT_BURST },
     embedded: { postgres: raw.DATABASE_URL === undefined, temporal: raw.TEMPORAL_ADDRESS === undefined },
     temporalTls:
       raw.TEMPORAL_TLS || raw.TEMPORAL_TLS_CERT !== undefined || raw.TEMPORAL_API_KEY !== undefined,

@@ -23,6 +23,15 @@ const httpUrl = z
     message: `must be Smartlead's API (${SMARTLEAD_DEFAULT_BASE_URL}); loopback addresses are accepted outside production, for the simulator`,
   });
 
+const RateLimit = z
+  .object({
+    requestsPerMinute: z.number().int().min(1).max(10_000).describe('Smartlead requests in any minute with this key (standard plan 60, Pro 120).'),
+    burst: z.number().int().min(1).max(10_000).describe('Smartlead requests in any one second (standard plan 10, Pro 20); at most requestsPerMinute.'),
+  })
+  .strict()
+  .refine((r) => r.burst <= r.requestsPerMinute, { message: 'must be at most requestsPerMinute', path: ['burst'] })
+  .openapi('SmartleadRateLimit');
+
 const PutSmartlead = z
   .object({
     apiKey: z.string().trim().min(1).max(500).describe('Smartlead API key; stored encrypted, never returned.'),
@@ -34,6 +43,9 @@ const PutSmartlead = z
       .nullable()
       .optional()
       .describe('Expected `secret_key` of every Smartlead webhook body; null stops checking it.'),
+    rateLimit: RateLimit.nullable()
+      .optional()
+      .describe("This key's Smartlead budget, shared by every worker process (your plan's limits); null returns to the default, omitted keeps the saved one."),
   })
   .strict()
   .openapi('PutSmartleadIntegration');
@@ -57,6 +69,9 @@ const SmartleadStatus = z
     updatedAt: z.string().nullable(),
     webhookConfigured: z.boolean(),
     webhookSecretConfigured: z.boolean(),
+    rateLimit: z
+      .object({ requestsPerMinute: z.number().int(), burst: z.number().int(), source: z.enum(['integration', 'default']) })
+      .describe("The Smartlead budget in force for this organization's key: its own (`integration`) or the deployment's default."),
   })
   .openapi('SmartleadIntegration');
 const RotateToken = z
@@ -96,6 +111,16 @@ async function scheduleAndStartSync(deps: ApiDeps, organizationId: string, reaso
   }
 }
 
+type RateLimitValue = { requestsPerMinute: number; burst: number } | null;
+
+const sameRateLimit = (a: RateLimitValue, b: RateLimitValue): boolean =>
+  a === null || b === null ? a === b : a.requestsPerMinute === b.requestsPerMinute && a.burst === b.burst;
+
+function describeRateLimit(r: RateLimitValue): string {
+  const { requestsPerMinute, burst } = r ?? config().smartleadBudget;
+  return `${requestsPerMinute} requests a minute with bursts of ${burst} a second${r === null ? ' (the default)' : ''}`;
+}
+
 export function mountIntegrations(routes: Routes): void {
   routes.add({
     method: 'get',
@@ -109,7 +134,13 @@ export function mountIntegrations(routes: Routes): void {
       const body = await withTenant(deps.db, organizationId, async (tx) => {
         const status = await deps.integrations.smartleadStatus(tx);
         const token = await deps.integrations.currentWebhookToken(tx);
-        return { ...status, webhookConfigured: token !== undefined, webhookSecretConfigured: token?.hasSecret ?? false };
+        const { rateLimit, ...rest } = status;
+        return {
+          ...rest,
+          webhookConfigured: token !== undefined,
+          webhookSecretConfigured: token?.hasSecret ?? false,
+          rateLimit: rateLimit === null ? { ...config().smartleadBudget, source: 'default' as const } : { ...rateLimit, source: 'integration' as const },
+        };
       });
       res.json(body);
     },
@@ -127,7 +158,15 @@ export function mountIntegrations(routes: Routes): void {
     handler: async ({ body, res, deps }) => {
       const auth = authOf(res);
       const token = await withTenant(deps.db, auth.organizationId, async (tx) => {
-        await deps.integrations.saveSmartleadCredentials(tx, auth.organizationId, { apiKey: body.apiKey, ...(body.baseUrl === undefined ? {} : { baseUrl: body.baseUrl }) });
+        const before = body.rateLimit === undefined ? undefined : await deps.integrations.smartleadRateLimit(tx, auth.organizationId);
+        await deps.integrations.saveSmartleadCredentials(tx, auth.organizationId, {
+          apiKey: body.apiKey,
+          ...(body.baseUrl === undefined ? {} : { baseUrl: body.baseUrl }),
+          ...(body.rateLimit === undefined ? {} : { rateLimit: body.rateLimit }),
+        });
+        if (body.rateLimit !== undefined && !sameRateLimit(before ?? null, body.rateLimit)) {
+          await audit(tx, auth, 'rate_limit_changed', `The Smartlead budget was changed by API key ${auth.keyId} from ${describeRateLimit(before ?? null)} to ${describeRateLimit(body.rateLimit)}; every worker process shares it.`);
+        }
         let current = await deps.integrations.currentWebhookToken(tx);
         if (current === undefined) {
           current = { ...(await deps.integrations.createWebhookToken(tx, auth.organizationId, body.webhookSecret == null ? {} : { secretKey: body.webhookSecret })), hasSecret: body.webhookSecret != null };

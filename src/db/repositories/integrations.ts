@@ -18,6 +18,7 @@ import { constantTimeEqual, randomToken, sha256Hex } from '../../security/tokens
 
 export { SMARTLEAD_DEFAULT_BASE_URL } from '../../smartlead/client';
 import { SMARTLEAD_DEFAULT_BASE_URL } from '../../smartlead/client';
+import type { BudgetWaitOutcome, RateBudget, RateWindow, RequestsPerMinute } from '../../smartlead/rateBudget';
 export const WEBHOOK_TOKEN_PREFIX = 'whk_';
 /** How long a rotated-out webhook token keeps working by default. */
 export const DEFAULT_WEBHOOK_TOKEN_GRACE_MS = 24 * 60 * 60 * 1000;
@@ -38,6 +39,8 @@ export interface IntegrationStatus {
   brokenReason: string | null;
   brokenAt: string | null;
   updatedAt: string | null;
+  /** The integration's own Smartlead budget, or null when it uses the deployment's default. */
+  rateLimit: RequestsPerMinute | null;
 }
 
 export interface IssuedWebhookToken {
@@ -62,6 +65,8 @@ interface CredentialRow {
   broken_reason: string | null;
   broken_at: Date | null;
   updated_at: Date;
+  rate_limit_per_minute: number | null;
+  rate_limit_burst: number | null;
 }
 
 interface TokenRow {
@@ -101,6 +106,48 @@ export async function resolveWebhookToken(db: Db, token: string): Promise<Resolv
   const row = result.rows[0];
   return row === undefined ? undefined : { id: row.id, organizationId: row.organization_id, secretKeyHash: row.secret_key_hash };
 }
+
+/**
+ * Reserves the next slot of the shared Smartlead budget of one key (migration 014, decision 016), in the current
+ * tenant's transaction: granted with the wait until the slot, or not granted when it is further than `maxWaitMs`.
+ */
+export async function takeSmartleadBudgetSlot(
+  tx: Tx,
+  keyFingerprint: string,
+  windows: readonly RateWindow[],
+  options: { maxWaitMs: number; marginMs: number },
+): Promise<{ granted: boolean; waitMs: number }> {
+  const result = await tx.raw<{ rows: { granted: boolean; wait_ms: number }[] }>(
+    'select granted, wait_ms from drason_smartlead_take_budget(?, ?::int[], ?::int[], ?, ?)',
+    [keyFingerprint, windows.map((w) => Math.floor(w.maxRequests)), windows.map((w) => Math.floor(w.perMs)), options.maxWaitMs, options.marginMs],
+  );
+  const row = result.rows[0];
+  if (row === undefined) throw new Error('drason_smartlead_take_budget returned no row');
+  return { granted: row.granted, waitMs: Math.max(0, Number(row.wait_ms)) };
+}
+
+/** Extra spacing (ms) added to every window: absorbs timer and network jitter between the slot and Smartlead's clock. */
+export const SMARTLEAD_BUDGET_MARGIN_MS = 50;
+
+/**
+ * The shared budget of an organization's Smartlead key as a client's `sharedBudget.store`: each reservation is one
+ * tenant transaction running `drason_smartlead_take_budget`.
+ */
+export function smartleadBudgetStore(
+  db: Db,
+  organizationId: string,
+  windows: readonly RateWindow[],
+  options: { marginMs?: number; observe?: (waitedMs: number, outcome: BudgetWaitOutcome) => void } = {},
+): RateBudget {
+  const marginMs = options.marginMs ?? SMARTLEAD_BUDGET_MARGIN_MS;
+  return {
+    reserve: (keyFingerprint, maxWaitMs) => withTenant(db, organizationId, (tx) => takeSmartleadBudgetSlot(tx, keyFingerprint, windows, { maxWaitMs, marginMs })),
+    ...(options.observe === undefined ? {} : { observe: options.observe }),
+  };
+}
+
+const rateLimitOf = (row: Pick<CredentialRow, 'rate_limit_per_minute' | 'rate_limit_burst'>): RequestsPerMinute | null =>
+  row.rate_limit_per_minute === null || row.rate_limit_burst === null ? null : { requestsPerMinute: row.rate_limit_per_minute, burst: row.rate_limit_burst };
 
 /** Whether a webhook body's secret_key matches the token's (constant time). */
 export function checkWebhookSecret(secretKeyHash: string | null, presented: unknown): WebhookSecretCheck {
@@ -161,8 +208,16 @@ export function createIntegrations(keyring: Keyring) {
 
   return {
     /** Stores (or replaces) the organization's Smartlead API key, encrypted; a replaced key is no longer broken. */
-    async saveSmartleadCredentials(tx: Tx, organizationId: string, input: { apiKey: string; baseUrl?: string }): Promise<void> {
+    async saveSmartleadCredentials(
+      tx: Tx,
+      organizationId: string,
+      input: { apiKey: string; baseUrl?: string; /** undefined keeps the saved budget; null returns to the default. */ rateLimit?: RequestsPerMinute | null },
+    ): Promise<void> {
       const encrypted = keyring.encrypt(input.apiKey, apiKeyContext(organizationId));
+      const rate =
+        input.rateLimit === undefined
+          ? {}
+          : { rate_limit_per_minute: input.rateLimit?.requestsPerMinute ?? null, rate_limit_burst: input.rateLimit?.burst ?? null };
       await tx('integration_credentials')
         .insert({
           organization_id: organizationId,
@@ -171,6 +226,7 @@ export function createIntegrations(keyring: Keyring) {
           encryption_key_id: encrypted.keyId,
           base_url: input.baseUrl ?? SMARTLEAD_DEFAULT_BASE_URL,
           status: 'configured',
+          ...rate,
         })
         .onConflict(['organization_id', 'provider'])
         .merge({
@@ -178,6 +234,7 @@ export function createIntegrations(keyring: Keyring) {
           encryption_key_id: encrypted.keyId,
           // Saving a new key without a base URL keeps the one already configured.
           ...(input.baseUrl === undefined ? {} : { base_url: input.baseUrl }),
+          ...rate,
           status: 'configured',
           broken_reason: null,
           broken_at: null,
@@ -198,6 +255,14 @@ export function createIntegrations(keyring: Keyring) {
       };
     },
 
+    /** The integration's own Smartlead budget, or null (none saved, or no integration): the default applies. */
+    async smartleadRateLimit(tx: Tx, organizationId: string): Promise<RequestsPerMinute | null> {
+      const row = (await tx<CredentialRow>('integration_credentials')
+        .where({ organization_id: organizationId, provider: 'smartlead' })
+        .first('rate_limit_per_minute', 'rate_limit_burst')) as Pick<CredentialRow, 'rate_limit_per_minute' | 'rate_limit_burst'> | undefined;
+      return row === undefined ? null : rateLimitOf(row);
+    },
+
     /**
      * Records that the credentials stopped working (revoked key, 401 from Smartlead). With `fingerprint`, only if that
      * key is still the saved one and not already broken, so a call that failed on an old key cannot break a key saved
@@ -215,7 +280,7 @@ export function createIntegrations(keyring: Keyring) {
     /** Status without secrets, for the API. */
     async smartleadStatus(tx: Tx): Promise<IntegrationStatus> {
       const row = (await tx<CredentialRow>('integration_credentials').where({ provider: 'smartlead' }).first()) as CredentialRow | undefined;
-      if (row === undefined) return { configured: false, baseUrl: null, status: 'not_configured', brokenReason: null, brokenAt: null, updatedAt: null };
+      if (row === undefined) return { configured: false, baseUrl: null, status: 'not_configured', brokenReason: null, brokenAt: null, updatedAt: null, rateLimit: null };
       return {
         configured: true,
         baseUrl: row.base_url,
@@ -223,6 +288,7 @@ export function createIntegrations(keyring: Keyring) {
         brokenReason: row.broken_reason,
         brokenAt: row.broken_at?.toISOString() ?? null,
         updatedAt: row.updated_at.toISOString(),
+        rateLimit: rateLimitOf(row),
       };
     },
 
