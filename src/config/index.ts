@@ -15,6 +15,9 @@ const optionalString = z
   .trim()
   .transform((v) => (v === '' ? undefined : v))
   .optional();
+/** A port that may be left unset (or empty): undefined then. */
+const optionalPort = (min: number) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.coerce.number().int().min(min).max(65535).optional());
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .optional()
@@ -77,6 +80,10 @@ export const configSchema = z.object({
   EMBEDDED_TEMPORAL_UI_PORT: port.default(8233).describe('Web UI port of the embedded Temporal dev server.'),
   TEMPORAL_CLI_PATH: optionalString.describe('Path to the `temporal` CLI (else PATH, else .tools/).'),
   TEMPORAL_TEST_SERVER_PATH: optionalString.describe('Path to the time-skipping test server (else PATH, else .tools/).'),
+  METRICS_PORT: optionalPort(0).describe("Worker processes: serve this process's Drason metrics at http://METRICS_HOST:METRICS_PORT/metrics (unset: not served)."),
+  METRICS_HOST: z.string().trim().min(1).default('0.0.0.0').describe('Address the worker metrics server listens on.'),
+  TEMPORAL_METRICS_PORT: optionalPort(1).describe("Worker processes: the Temporal SDK's worker metrics (temporal_*) in Prometheus format on this port (unset: not exported)."),
+  TEMPORAL_METRICS_HOST: z.string().trim().min(1).default('0.0.0.0').describe("Address the Temporal SDK's metrics exporter listens on."),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

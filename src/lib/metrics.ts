@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
+import { config, type Config } from '../config';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry });
@@ -258,13 +259,8 @@ new client.Gauge({
  * poll and task latencies, sticky cache, activity and workflow task failures) in Prometheus format at
  * `http://<TEMPORAL_METRICS_HOST or 0.0.0.0>:<port>/metrics` in each worker process. Unset: not exported.
  */
-export function temporalMetricsBindAddress(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const raw = env.TEMPORAL_METRICS_PORT;
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`TEMPORAL_METRICS_PORT must be a port number (1-65535), got "${raw}"`);
-  const host = env.TEMPORAL_METRICS_HOST?.trim() || '0.0.0.0';
-  return `${host}:${port}`;
+export function temporalMetricsBindAddress(cfg: Pick<Config, 'TEMPORAL_METRICS_PORT' | 'TEMPORAL_METRICS_HOST'> = config()): string | undefined {
+  return cfg.TEMPORAL_METRICS_PORT === undefined ? undefined : `${cfg.TEMPORAL_METRICS_HOST}:${cfg.TEMPORAL_METRICS_PORT}`;
 }
 
 /**
@@ -272,12 +268,8 @@ export function temporalMetricsBindAddress(env: NodeJS.ProcessEnv = process.env)
  * at `http://<METRICS_HOST or 0.0.0.0>:<port>/metrics`. The API serves them on its own port at /metrics; a worker
  * has no HTTP server otherwise. Unset: not served.
  */
-export function workerMetricsAddress(env: NodeJS.ProcessEnv = process.env): { host: string; port: number } | undefined {
-  const raw = env.METRICS_PORT;
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`METRICS_PORT must be a port number (0-65535), got "${raw}"`);
-  return { host: env.METRICS_HOST?.trim() || '0.0.0.0', port };
+export function workerMetricsAddress(cfg: Pick<Config, 'METRICS_PORT' | 'METRICS_HOST'> = config()): { host: string; port: number } | undefined {
+  return cfg.METRICS_PORT === undefined ? undefined : { host: cfg.METRICS_HOST, port: cfg.METRICS_PORT };
 }
 
 /** Serves GET /metrics (this registry) and nothing else; resolves once listening. */

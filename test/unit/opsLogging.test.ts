@@ -61,7 +61,11 @@ describe('logs: redaction and correlation', () => {
       activityType: 'actOnMailboxDecision',
       workflowExecution: { workflowId: `mailbox/${organizationId}/sam@acme-mail.com`, runId: 'run-1' },
     });
-    const entries = await captureLogs(() => env.run(async () => logger.child({ component: 'engine' }).info('decided')));
+    const entries = await captureLogs(() =>
+      env.run(async () => {
+        logger.child({ component: 'engine' }).info('decided');
+      }),
+    );
     assert.equal(entries.length, 1);
     assert.equal(entries[0]!.activityType, 'actOnMailboxDecision');
     assert.equal(entries[0]!.runId, 'run-1');
