@@ -36,7 +36,7 @@ const RULES = [
 ];
 const SETTINGS = {
   mode: 'enforce',
-  thresholds: { minSample: 20, sustainMinutes: 0.5, cooldownMinutes: 0.5, probationMinutes: 0.5 },
+  thresholds: { minSample: 20, sustainMinutes: 0.25, cooldownMinutes: 0.5, probationMinutes: 0.5 },
 };
 const USER_UNKNOWN = '550 5.1.1 <nobody@list.example>: Recipient address rejected: User unknown in virtual mailbox table';
 const LEADS_PATH = /^\/campaigns\/\d+\/leads$/;

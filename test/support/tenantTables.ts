@@ -142,6 +142,8 @@ export async function seedEveryTenantTable(db: Db, integrations: Integrations, o
       csrf_token: `seed-csrf-${tag}`,
       expires_at: new Date(Date.now() + 3600_000),
     });
+    // Smartlead rate budgets (migrations/014_smartlead_budget.ts): the slots of one key.
+    await tx('smartlead_rate_budgets').insert({ organization_id: organizationId, key_fingerprint: crypto.createHash('sha256').update(`seed-key-${tag}`).digest('hex'), slots: [Date.now()] });
     return {
       sourceName,
       campaignId,
