@@ -41,6 +41,8 @@ interface QueryEvent {
  * Query latency into drason_db_query_duration_seconds, from knex's query / query-response / query-error events:
  * labelled by operation only (the SQL text and its bindings never leave this function).
  */
+const MAX_QUERIES_IN_FLIGHT = 10_000;
+
 function timeQueries(db: Knex): void {
   const started = new Map<string, bigint>();
   const done = (query: QueryEvent, outcome: 'ok' | 'error'): void => {
@@ -51,7 +53,11 @@ function timeQueries(db: Knex): void {
     dbQueryDuration.observe({ operation: queryOperation(query.method, query.sql), outcome }, Number(process.hrtime.bigint() - at) / 1e9);
   };
   db.on('query', (query: QueryEvent) => {
-    if (query.__knexQueryUid !== undefined) started.set(query.__knexQueryUid, process.hrtime.bigint());
+    if (query.__knexQueryUid === undefined) return;
+    // A query whose answer never comes must not stay here for the life of the process: past this many in flight
+    // (far more than the pool can run at once) the oldest timings are dropped.
+    if (started.size >= MAX_QUERIES_IN_FLIGHT) started.clear();
+    started.set(query.__knexQueryUid, process.hrtime.bigint());
   });
   db.on('query-response', (_response: unknown, query: QueryEvent) => done(query, 'ok'));
   db.on('query-error', (_error: unknown, query: QueryEvent) => done(query, 'error'));
