@@ -10,6 +10,7 @@
 import { withTenant, type Tx } from '../db/tenant';
 import { appendAudit } from '../db/repositories/audit';
 import { currentSettings } from '../db/repositories/settings';
+import { quarantinedSources } from '../db/repositories/sources';
 import { ENGINE_VERSION } from '../domain/engineVersion';
 import type { GateCampaign, GateDomain, GateMailbox } from '../domain/executionGate';
 import type { RiskState } from '../domain/riskScore';
@@ -208,14 +209,7 @@ async function readGate(tx: Tx, input: ReadGateInputRequest): Promise<GateInputR
   }[];
   const [{ count }] = (await held.clone().count({ count: '*' })) as [{ count: string | number }];
   const sources = [...new Set(leadRows.map((l) => l.routing_rule).filter((r): r is string => r !== null))];
-  const quarantined =
-    sources.length === 0
-      ? []
-      : ((await tx('source_quarantines').where({ state: 'quarantined' }).whereIn('source_key', sources).select('source_key', 'quarantined_at', 'reason')) as {
-          source_key: string;
-          quarantined_at: Date;
-          reason: string;
-        }[]);
+  const quarantined = await quarantinedSources(tx, sources);
   const approved = (await tx('recommendations')
     .where({ entity_type: 'campaign', entity_key: input.campaignId, action: 'push_leads', status: 'applied' })
     .max({ at: 'applied_at' })
@@ -248,7 +242,7 @@ async function readGate(tx: Tx, input: ReadGateInputRequest): Promise<GateInputR
       };
     }),
     heldCount: Number(count),
-    quarantined: quarantined.map((q) => ({ source: q.source_key, since: q.quarantined_at.getTime(), reason: q.reason })),
+    quarantined: [...quarantined].map(([source, q]) => ({ source, since: q.since.getTime(), reason: q.reason })),
     approvedUntil: approved?.at == null ? null : approved.at.getTime(),
     pausesToSync: Number(pauses),
   };

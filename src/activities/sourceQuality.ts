@@ -156,7 +156,7 @@ export async function reviewSourcesIn(tx: Tx, input: ReviewSourcesInput): Promis
     if (counts !== undefined) await reviewOne(tx, input, source, counts, { mode: settings.mode, version: settings.version, features: settings.thresholds.features });
   }
   const quarantined = await quarantinedSources(tx);
-  return { quarantined: [...quarantined].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([source, reason]) => ({ source, reason })) };
+  return { quarantined: [...quarantined].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([source, q]) => ({ source, reason: q.reason })) };
 }
 
 export function createSourceQualityActivities(deps: Pick<SmartleadActivityDeps, 'db'>) {

@@ -3,6 +3,7 @@
  * of the entity reads, ./entities.ts), whose automation an escalation loop stopped, and what needs a person's
  * attention.
  */
+import { quarantinedSources } from './sources';
 import type { Tx } from '../tenant';
 import {
   engineColumns,
@@ -58,13 +59,7 @@ export async function readOverview(tx: Tx): Promise<Overview> {
       .orderBy([{ column: 'leads', order: 'desc' }, { column: 'assigned_campaign_id' }])
       .limit(20)) as { assigned_campaign_id: string | null; hold_reason: string | null; leads: string | number }[]
   ).map((r) => ({ campaignId: r.assigned_campaign_id, reason: r.hold_reason ?? 'held', leads: Number(r.leads) }));
-  const quarantinedSources = (
-    (await tx('source_quarantines').where({ state: 'quarantined' }).orderBy('quarantined_at', 'desc').select('source_key', 'reason', 'quarantined_at')) as {
-      source_key: string;
-      reason: string;
-      quarantined_at: Date;
-    }[]
-  ).map((q) => ({ source: q.source_key, reason: q.reason, since: q.quarantined_at }));
+  const quarantined = [...(await quarantinedSources(tx))].map(([source, q]) => ({ source, ...q }));
   type Escalation = EngineRow & { degraded_mailboxes: string[] };
   const domainRows = (await tx('domains as d').where('d.state', 'paused').orderBy('d.name').select('d.name', ...escalationColumns('d'))) as (Escalation & { name: string })[];
   const pausedDomains = domainRows.map((r) => ({ domain: r.name, ...engineOf(r), degradedMailboxes: r.degraded_mailboxes }));
@@ -99,14 +94,14 @@ export async function readOverview(tx: Tx): Promise<Overview> {
   const removedMailboxes = (await tx('mailboxes').whereNotNull('deleted_externally_at').orderBy('email').select('email')) as { email: string }[];
   for (const m of removedMailboxes) attention.push(`Mailbox ${m.email} was removed from Smartlead and no longer counts as a sender.`);
   if (unrouted > 0) attention.push(`${unrouted} held lead${unrouted === 1 ? '' : 's'} match no routing rule.`);
-  for (const q of quarantinedSources) {
+  for (const q of quarantined) {
     attention.push(`Routing rule '${q.source}' is quarantined for list quality (${q.reason}): its new leads are held until a person releases it (POST /v1/sources/${encodeURIComponent(q.source)}/release).`);
   }
   for (const s of automationStopped) {
     attention.push(`Automation is stopped for ${s.entityType} ${s.entityId}: ${s.reason || 'an escalation loop was detected'}. Drason will not act on it again until a person overrides it.`);
   }
 
-  return { leads, unrouted, heldReasons, quarantinedSources, pausedDomains, pausedMailboxes, pausedCampaigns, automationStopped, integrations: { smartlead }, attention };
+  return { leads, unrouted, heldReasons, quarantinedSources: quarantined, pausedDomains, pausedMailboxes, pausedCampaigns, automationStopped, integrations: { smartlead }, attention };
 }
 
 /** Every mailbox, campaign and domain whose automation an escalation loop stopped, most recent first. */

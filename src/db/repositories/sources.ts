@@ -86,10 +86,22 @@ export async function sourcesOfCampaign(tx: Tx, campaignId: string): Promise<str
   return rows.map((r) => r.routing_rule);
 }
 
-/** Quarantined sources → their reason (state `quarantined` only): what the execution gate holds leads for. */
-export async function quarantinedSources(tx: Tx): Promise<Map<string, string>> {
-  const rows = (await tx('source_quarantines').where({ state: 'quarantined' }).select('source_key', 'reason')) as { source_key: string; reason: string }[];
-  return new Map(rows.map((r) => [r.source_key, r.reason]));
+/** A source's quarantine in force: why, and since when. */
+export interface ActiveQuarantine {
+  reason: string;
+  since: Date;
+}
+
+/**
+ * Quarantined sources (state `quarantined` only), newest first: what the execution gate holds leads for and the
+ * overview lists. `only`: just these sources.
+ */
+export async function quarantinedSources(tx: Tx, only?: readonly string[]): Promise<Map<string, ActiveQuarantine>> {
+  if (only !== undefined && only.length === 0) return new Map();
+  const q = tx('source_quarantines').where({ state: 'quarantined' }).orderBy('quarantined_at', 'desc').select('source_key', 'reason', 'quarantined_at');
+  if (only !== undefined) q.whereIn('source_key', only);
+  const rows = (await q) as { source_key: string; reason: string; quarantined_at: Date }[];
+  return new Map(rows.map((r) => [r.source_key, { reason: r.reason, since: r.quarantined_at }]));
 }
 
 /** One source's quarantine row, if it ever had one; `lock` holds it until the transaction ends. */
