@@ -16,18 +16,7 @@ import { SmartleadRateLimitedError, resetSmartleadRegistries, windowsOf, type Ra
 import { createSmartleadSimulator, type SimCall, type SmartleadSimulator } from '../../src/smartlead/simulator';
 import { startTestApi, type TestApi } from '../support/api';
 import { createTestDatabase, type TestDatabase } from '../support/stack';
-
-/** Largest number of calls inside any window (t - perMs, t] of the recorded arrivals. */
-function maxInWindow(calls: readonly SimCall[], perMs: number): number {
-  const times = calls.map((c) => c.at).sort((a, b) => a - b);
-  let best = 0;
-  let start = 0;
-  for (let end = 0; end < times.length; end += 1) {
-    while ((times[start] ?? 0) <= (times[end] ?? 0) - perMs) start += 1;
-    best = Math.max(best, end - start + 1);
-  }
-  return best;
-}
+import { maxInWindow } from '../smartlead/helpers';
 
 function assertWithin(calls: readonly SimCall[], windows: readonly RateWindow[]): void {
   for (const w of windows) {
