@@ -100,7 +100,7 @@ export async function leadPushWorkflow(input: LeadPushWorkflowInput): Promise<vo
         pausesPending = 0;
       }
     }
-        if (shouldContinueAsNew()) {
+    if (shouldContinueAsNew()) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof leadPushWorkflow>({ ...input, state: { chain, commandsSeen: commandsSeen.seen, due: due || held > 0 || pausesPending > 0, passes } });
     }
