@@ -5,6 +5,8 @@
  * the same redaction.
  */
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import winston from 'winston';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { redactText, temporalLogger, logger } from '../../src/lib/logger';
 import { runWithRequestContext } from '../../src/lib/requestContext';
@@ -22,6 +24,37 @@ describe('logs: redaction and correlation', () => {
     assert.equal(redactText('sam.smith@acme-mail.com'), redactText('SAM.SMITH@acme-mail.com').replace(/@.*/, '@acme-mail.com'));
     assert.ok(!out.includes(key) && out.includes('drk_[redacted]'), out);
     assert.ok(!out.includes('abcdefghijklmnop') && !out.includes('sl-secret-123'), out);
+  });
+
+  it('writes a line only at an enabled level: below the logger level nothing is written, a transport with its own more verbose level still gets it', async () => {
+    const written: string[] = [];
+    const sink = (level?: string) =>
+      new winston.transports.Stream({
+        stream: new Writable({ write: (chunk: Buffer, _enc, done) => (written.push(`${level ?? 'logger'}:${JSON.parse(chunk.toString()).message as string}`), done()) }),
+        format: winston.format.json(),
+        ...(level === undefined ? {} : { level }),
+      });
+    const previous = logger.level;
+    const quiet = logger.transports.map((t) => [t, t.silent] as const);
+    for (const [t] of quiet) t.silent = true;
+    const plain = sink();
+    logger.level = 'warn';
+    logger.add(plain);
+    try {
+      const log = logger.child({ component: 'test' });
+      log.http('an http line');
+      log.warn('a warning');
+      assert.deepEqual(written, ['logger:a warning']);
+      const verbose = sink('debug');
+      logger.add(verbose);
+      log.debug('a debug line');
+      logger.remove(verbose);
+      assert.deepEqual(written, ['logger:a warning', 'debug:a debug line']);
+    } finally {
+      logger.remove(plain);
+      logger.level = previous;
+      for (const [t, silent] of quiet) t.silent = silent;
+    }
   });
 
   it('a log line written while serving a request carries its id and organization, and nothing personal or secret at any depth', async () => {
