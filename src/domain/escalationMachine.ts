@@ -31,7 +31,8 @@
  */
 import type { DecisionInput, DecisionSettings, Judgement, MachineState, MailboxState, Trigger } from './mailboxMachine';
 import { decide, judgeProbation, judgeWindows, type Decision } from './mailboxMachine';
-import { FEATURE_LABEL, featureOn, type Thresholds } from './settings';
+import { FEATURE_LABEL, featureOn } from './features';
+import type { Thresholds } from './settings';
 import type { WindowCounts, WindowSummary } from './rollingWindows';
 
 export type EscalationKind = 'campaign' | 'domain';

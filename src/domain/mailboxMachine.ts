@@ -68,7 +68,8 @@
  * maxCooldownMinutes. Manual pauses are not counted. The last MAX_RECENT_PAUSES pause times are kept.
  */
 import type { BounceClass } from './events';
-import { featureOn, featuresOffNote, type Feature, type Mode, type Thresholds } from './settings';
+import { featureOn, featuresOffNote, type Feature, type Mode } from './features';
+import type { Thresholds } from './settings';
 import type { WindowCounts, WindowSummary } from './rollingWindows';
 import { BUCKET_MS } from './rollingWindows';
 import { riskScore } from './riskScore';

@@ -33,7 +33,8 @@
  * the score. A threshold of 0 means "any at all": any rate above it saturates.
  */
 import type { WindowCounts, WindowName, WindowSummary } from './rollingWindows';
-import { featureOn, type Thresholds } from './settings';
+import { featureOn } from './features';
+import type { Thresholds } from './settings';
 
 export type RiskState = 'healthy' | 'warning' | 'paused' | 'recovering';
 

@@ -12,9 +12,9 @@
  * reads as all on: see `featureOn`. docs/decisions/017-deployment-and-flags.md.
  */
 import { z } from 'zod';
+import { FEATURE_LABEL, FEATURES, MODES, type Feature, type Mode } from './features';
 
-export const MODES = ['observe', 'suggest', 'enforce'] as const;
-export type Mode = (typeof MODES)[number];
+export { FEATURES, FEATURE_LABEL, MODES, featureOn, featuresOffNote, type Feature, type Features, type Mode } from './features';
 
 const ratio = z.number().min(0).max(1);
 /**
@@ -29,36 +29,7 @@ const minutes = z
   .refine((m) => Math.abs(m * 60 - Math.round(m * 60)) < 1e-9, { message: 'must be a whole number of seconds (e.g. 0.25 = 15 s, 0.5 = 30 s)' });
 const mailboxCount = z.number().int().min(1).max(1000);
 
-/** The risk logic an organization may switch off (audit §20). Each reads as on unless explicitly false. */
-export const FEATURES = ['velocity', 'reputationClass', 'campaignEscalation', 'domainEscalation', 'sourceQuarantine'] as const;
-export type Feature = (typeof FEATURES)[number];
-export type Features = Record<Feature, boolean>;
 export const featuresSchema = z.object(Object.fromEntries(FEATURES.map((f) => [f, z.boolean()])) as Record<Feature, z.ZodBoolean>).strict();
-
-/** What each feature's judgement is called in sentences ("velocity judgement is off for this organization"). */
-export const FEATURE_LABEL: Record<Feature, string> = {
-  velocity: 'velocity judgement',
-  reputationClass: 'reputation-class judgement',
-  campaignEscalation: 'campaign escalation',
-  domainEscalation: 'domain escalation',
-  sourceQuarantine: 'source quarantine',
-};
-
-/**
- * Whether a feature is on. Absent (a settings document or recorded activity result from before features existed)
- * means on, so histories recorded earlier decide exactly as they did.
- */
-export function featureOn(t: object | undefined, feature: Feature): boolean {
-  return (t as { features?: Partial<Features> } | undefined)?.features?.[feature] !== false;
-}
-
-/** "velocity judgement is off for this organization" for each of `features` that is off, in FEATURES order. */
-export function featuresOffNote(t: object | undefined, features: readonly Feature[]): string | undefined {
-  const off = FEATURES.filter((f) => features.includes(f) && !featureOn(t, f)).map((f) => FEATURE_LABEL[f]);
-  if (off.length === 0) return undefined;
-  const names = off.length === 1 ? off[0]! : `${off.slice(0, -1).join(', ')} and ${off[off.length - 1]!}`;
-  return `${names} ${off.length === 1 ? 'is' : 'are'} off for this organization`;
-}
 
 const thresholdsShape = {
   minSample: z.number().int().min(1).max(100_000),

@@ -51,7 +51,7 @@
  * cause. These thresholds are not (yet) part of the organization settings: DEFAULT_SOURCE_THRESHOLDS is the default.
  */
 import { at } from './mailboxMachine';
-import { featureOn, type Features, type Mode } from './settings';
+import { featureOn, type Features, type Mode } from './features';
 
 export interface SourceThresholds {
   /** Contacted leads before the rate is judged. */
