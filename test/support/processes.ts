@@ -68,13 +68,14 @@ export function processesMatching(needle: string): string[] {
     .filter((line) => line.includes(needle) && !line.includes('ps -eo'));
 }
 
-export async function until<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+/** Polls `fn` every `pollMs` until it returns a value (a throw counts as not yet); fails after `timeoutMs` naming `what`. */
+export async function until<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string, pollMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn().catch(() => undefined);
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

@@ -209,10 +209,8 @@ describe('workflow history recorders', function () {
         assert.ok(testService, 'a time-skipping test server');
         await testService.unlockTimeSkipping({});
         try {
-          for (;;) {
-            if ((await handle.query(leadPushSnapshotQuery)).passes >= 2) break;
-            await new Promise((r) => setTimeout(r, 10));
-          }
+          // Polled often: while time runs free, every poll interval lets more passes go by.
+          await until(async () => ((await handle.query(leadPushSnapshotQuery)).passes >= 2 ? true : undefined), 60_000, 'the re-check pass', 10);
         } finally {
           await testService.lockTimeSkipping({});
         }
