@@ -24,7 +24,7 @@ import { withTenant } from '../../src/db/tenant';
 import { escalationSnapshotQuery, type EscalationSnapshot } from '../../src/workflows/escalationWorkflow';
 import { campaignWorkflowId, domainWorkflowId } from '../../src/workflows/ids';
 import { allAudit, unexplained } from '../support/auditExplained';
-import { callJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
+import { expectJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
 import { until } from '../support/processes';
 
 const ALPHA = 'alpha-sends.com';
@@ -75,11 +75,7 @@ describe('campaign and domain escalation end to end over HTTP (Smartlead simulat
   let organizationId = '';
   const platformToken = `platform-${crypto.randomUUID()}`;
 
-  const call = async (path: string): Promise<Json> => {
-    const reply = await callJson(stack.apiUrl, 'GET', path, key);
-    assert.equal(reply.status, 200, `${path}: ${JSON.stringify(reply.json)}`);
-    return reply.json;
-  };
+  const call = (path: string): Promise<Json> => expectJson(stack.apiUrl, key, 'GET', path);
   const campaignRead = (id: number): Promise<Json> => call(`/v1/campaigns/${id}`);
   const auditOf = async (entityType: 'campaign' | 'domain' | 'mailbox', entityId?: string): Promise<{ action: string; entityId: string; message: string; trigger: Json }[]> =>
     (await call(`/v1/audit?entityType=${entityType}${entityId === undefined ? '' : `&entityId=${encodeURIComponent(entityId)}`}&limit=200`)).items;

@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { createSmartleadSimulator, type SimCall, type SmartleadSimulator, type WebhookEventInput } from '../../src/smartlead/simulator';
-import { callJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
+import { callJson, expectJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
 import { allAudit, unexplained } from '../support/auditExplained';
 import { until } from '../support/processes';
 
@@ -48,11 +48,7 @@ describe('lead pipeline end to end over HTTP (Clay webhook, routing, gate, Smart
   let key = '';
   const platformToken = `platform-${crypto.randomUUID()}`;
 
-  const call = async (method: string, path: string, body?: unknown, expected = 200): Promise<Json> => {
-    const reply = await callJson(stack.apiUrl, method, path, key, body);
-    assert.equal(reply.status, expected, `${method} ${path}: ${JSON.stringify(reply.json)}`);
-    return reply.json;
-  };
+  const call = (method: string, path: string, body?: unknown, expected = 200): Promise<Json> => expectJson(stack.apiUrl, key, method, path, body, expected);
   const postLead = async (row: Json): Promise<string> => (await call('POST', '/v1/webhooks/clay', row, 202)).leadId as string;
   const lead = (id: string): Promise<Json> => call('GET', `/v1/leads/${id}`);
   const leadWhen = (id: string, what: string, ok: (l: Json) => boolean, timeoutMs = 120_000): Promise<Json> =>

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { createSmartleadSimulator, type SmartleadSimulator, type WebhookEventInput } from '../../src/smartlead/simulator';
 import { generateEncryptionKeySpec } from '../../src/security/encryption';
-import { callJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
+import { callJson, expectJson, organizationOnSimulator, startEngineStack, type EngineStack, type Json } from '../support/api';
 import { forbiddenLabels, parseMetrics, present, total, TEMPORAL_SDK_METRICS, type Sample } from '../support/observability';
 import { freePort } from '../support/ports';
 import { runEntryPoint, until, type Running } from '../support/processes';
@@ -32,11 +32,7 @@ describe('/metrics after the end-to-end flow (storm pauses a mailbox, a Clay lea
   let key = '';
   const platformToken = `platform-${crypto.randomUUID()}`;
 
-  const call = async (method: string, path: string, body?: unknown, expected = 200): Promise<Json> => {
-    const reply = await callJson(stack.apiUrl, method, path, key, body);
-    assert.equal(reply.status, expected, `${method} ${path}: ${JSON.stringify(reply.json)}`);
-    return reply.json;
-  };
+  const call = (method: string, path: string, body?: unknown, expected = 200): Promise<Json> => expectJson(stack.apiUrl, key, method, path, body, expected);
 
   before(async () => {
     stack = await startEngineStack(platformToken, 'metrics-e2e');

@@ -127,6 +127,13 @@ export async function callJson(baseUrl: string, method: string, path: string, to
   return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
 }
 
+/** `callJson`, asserting the status (200 unless `expected` says otherwise; the body is in the message); returns the body. */
+export async function expectJson(baseUrl: string, token: string, method: string, path: string, body?: unknown, expected = 200): Promise<Json> {
+  const reply = await callJson(baseUrl, method, path, token, body);
+  assert.equal(reply.status, expected, `${method} ${path}: ${JSON.stringify(reply.json)}`);
+  return reply.json;
+}
+
 /**
  * An organization wired to a Smartlead simulator, as a customer would wire it: created with the platform token, the
  * simulator saved as its Smartlead integration and synced until `mailboxes` mailboxes are linked, `settings` saved,
