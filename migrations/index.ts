@@ -18,6 +18,7 @@ import * as m012 from './012_audit_chain';
 import * as m013 from './013_console_sessions';
 import * as m014 from './014_smartlead_budget';
 import * as m015 from './015_metrics';
+import * as m016 from './016_single_trip_engine_io';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -39,4 +40,5 @@ export const migrations: NamedMigration[] = [
   { name: '013_console_sessions', ...m013 },
   { name: '014_smartlead_budget', ...m014 },
   { name: '015_metrics', ...m015 },
+  { name: '016_single_trip_engine_io', ...m016 },
 ];

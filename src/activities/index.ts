@@ -29,7 +29,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createSourceQualityActivities(deps),
     /** Appends one audit row; a retry with the same idempotency key is a no-op. Returns whether it wrote. */
     async recordAudit(input: RecordAuditInput): Promise<boolean> {
-      return withTenant(deps.db, input.organizationId, (tx) => appendAudit(tx, { ...input, engineVersion: ENGINE_VERSION }));
+      // One statement (it scopes itself to the organization): no transaction around it.
+      return appendAudit(deps.db, { ...input, engineVersion: ENGINE_VERSION });
     },
     /** The mailbox's 1h / 24h / 7d windows and velocity now, from the counters the relay keeps. Read-only. */
     async readMailboxWindows(input: { organizationId: string; mailbox: string }): Promise<WindowSummary> {

@@ -26,10 +26,9 @@
  */
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import { withTenant, type Tx } from '../db/tenant';
-import { readBuckets } from '../db/repositories/counters';
+import { readDecisionInput } from '../db/repositories/counters';
 import { enqueueMemberState, notifyRelayAtCommit } from '../db/repositories/commands';
 import { recordDecisionForLeads } from '../db/repositories/leadLifecycle';
-import { currentSettings } from '../db/repositories/settings';
 import type { Command, DecisionSettings, Explanation } from '../domain/mailboxMachine';
 import { sumBuckets, summarizeWindows, type WindowCounts, type WindowSummary } from '../domain/rollingWindows';
 import { normalizeEmail } from '../workflows/ids';
@@ -96,17 +95,14 @@ export function createMailboxEngineActivities(deps: SmartleadActivityDeps) {
 
   return {
     async readMailboxDecisionInput(input: ReadDecisionInputRequest): Promise<MailboxDecisionInputRead> {
-      const key = normalizeEmail(input.mailbox);
-      return tenant(input.organizationId, async (tx) => {
-        const all = (await readBuckets(tx, 'mailbox', [key], input.at)).get(key) ?? [];
-        const clipped = input.resumedAt === undefined ? all : all.filter(([start]) => start >= input.resumedAt!);
-        const settings = await currentSettings(tx);
-        return {
-          windows: summarizeWindows({ buckets: clipped }, input.at),
-          sinceResume: sumBuckets(input.resumedAt === undefined ? [] : clipped),
-          settings: { mode: settings.mode, thresholds: settings.thresholds, version: settings.version },
-        };
-      });
+      // One round trip: taken for every bounce batch, so it is the engine's hottest read.
+      const { buckets: all, settings } = await readDecisionInput(deps.db, input.organizationId, 'mailbox', normalizeEmail(input.mailbox), input.at);
+      const clipped = input.resumedAt === undefined ? all : all.filter(([start]) => start >= input.resumedAt!);
+      return {
+        windows: summarizeWindows({ buckets: clipped }, input.at),
+        sinceResume: sumBuckets(input.resumedAt === undefined ? [] : clipped),
+        settings: { mode: settings.mode, thresholds: settings.thresholds, version: settings.version },
+      };
     },
 
     /**

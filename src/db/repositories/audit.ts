@@ -1,4 +1,5 @@
 /** The append-only audit log. Rows are only ever inserted; reads are tenant-scoped by RLS and by filter. */
+import type { Db } from '../knex';
 import type { Tx } from '../tenant';
 
 export interface AuditTrigger {
@@ -98,37 +99,28 @@ const toEntry = (r: AuditRow): AuditEntry => ({
   outcome: outcomeOf(r.action, r.trigger),
 });
 
-/** Appends an entry; returns false when an entry with the same idempotency key already exists. */
-export async function appendAudit(tx: Tx, entry: NewAuditEntry): Promise<boolean> {
-  const current =
-    entry.mode !== undefined && entry.settingsVersion !== undefined
-      ? undefined
-      : ((
-          await tx.raw<{ rows: { mode: string; version: number | null }[] }>(
-            'select o.mode, (select max(s.version) from organization_settings s where s.organization_id = o.id) as version from organizations o where o.id = ?',
-            [entry.organizationId],
-          )
-        ).rows[0] ?? undefined);
-  const mode = entry.mode ?? current?.mode ?? 'observe';
-  const settingsVersion = entry.settingsVersion ?? current?.version ?? 1;
-  const inserted = await tx('audit_log')
-    .insert({
-      organization_id: entry.organizationId,
-      entity_type: entry.entityType,
-      entity_id: entry.entityId,
+/**
+ * Appends an entry; returns false when an entry with the same idempotency key already exists. One statement
+ * (`drason_append_audit`, migrations/016): inside a transaction it joins it, and outside one it is one round trip
+ * on its own (`recordAudit`). Mode and settings version default to the organization's current ones.
+ */
+export async function appendAudit(db: Tx | Db, entry: NewAuditEntry): Promise<boolean> {
+  const result = await db.raw<{ rows: { appended: boolean }[] }>('select drason_append_audit(?, ?::jsonb) as appended', [
+    entry.organizationId,
+    JSON.stringify({
+      entityType: entry.entityType,
+      entityId: entry.entityId,
       action: entry.action,
       actor: entry.actor,
-      mode,
-      trigger: JSON.stringify(entry.trigger ?? {}),
-      engine_version: entry.engineVersion,
-      settings_version: settingsVersion,
+      mode: entry.mode,
+      settingsVersion: entry.settingsVersion,
+      trigger: entry.trigger ?? {},
+      engineVersion: entry.engineVersion,
       message: entry.message,
-      idempotency_key: entry.idempotencyKey ?? null,
-    })
-    .onConflict(tx.raw('(organization_id, idempotency_key)'))
-    .ignore()
-    .returning('id');
-  return inserted.length > 0;
+      idempotencyKey: entry.idempotencyKey,
+    }),
+  ]);
+  return result.rows[0]?.appended === true;
 }
 
 export interface AuditFilter {

@@ -4,7 +4,9 @@
  * written only by the relay (src/db/repositories/relay.ts). Windows and velocity are computed from these buckets
  * by src/domain/rollingWindows.ts. Events stay the source of truth: `rebuildCounters` recomputes them.
  */
+import type { Db } from '../knex';
 import type { Tx } from '../tenant';
+import { settingsFromRow, type StoredSettingsRow, type VersionedSettings } from './settings';
 import type { Bucket } from '../../domain/rollingWindows';
 import { BUCKET_MS, WINDOWS } from '../../domain/rollingWindows';
 import { lockCountersExclusive } from './relay';
@@ -44,6 +46,27 @@ export async function readBuckets(
     .select(...BUCKET_COLUMNS)) as StoredBucket[];
   for (const r of rows) result.get(r.entity_key)?.push([r.bucket_start.getTime(), r.sent, r.hard_bounces, r.failures, r.reputation_blocks]);
   return result;
+}
+
+/**
+ * What an entity engine decides on, in ONE round trip (`drason_entity_decision_input`, migrations/016): the entity's
+ * buckets that can touch the longest window ending at `nowMs` (as `readBuckets` returns them) and the organization's
+ * current settings (as `currentSettings` returns them). The mailbox workflow reads this for every bounce batch.
+ */
+export async function readDecisionInput(
+  db: Db | Tx,
+  organizationId: string,
+  entityType: CounterEntityType,
+  key: string,
+  nowMs: number,
+  horizonMs: number = WINDOWS['7d'],
+): Promise<{ buckets: Bucket[]; settings: VersionedSettings }> {
+  const result = await db.raw<{ rows: { buckets: Bucket[]; settings: StoredSettingsRow | null }[] }>(
+    'select buckets, settings from drason_entity_decision_input(?, ?, ?, ?)',
+    [organizationId, entityType, key, new Date(nowMs - horizonMs - BUCKET_MS)],
+  );
+  const row = result.rows[0];
+  return { buckets: row?.buckets ?? [], settings: settingsFromRow(row?.settings) };
 }
 
 export interface CounterRow {

@@ -30,11 +30,26 @@ export async function currentSettings(tx: Tx, options: { lock?: boolean } = {}):
   const row = (await tx('organization_settings').orderBy('version', 'desc').first('version', 'mode', 'thresholds', 'created_at')) as
     | { version: number; mode: Settings['mode']; thresholds: unknown; created_at: Date }
     | undefined;
-  if (row === undefined) return { version: 1, mode: DEFAULT_MODE, thresholds: DEFAULT_THRESHOLDS, updatedAt: null };
-  // Stored thresholds were validated on the way in; parsing again guards against hand edits. Versions stored before a
-  // threshold existed (e.g. reputationRate, maxCooldownMinutes) read it as its default.
+  return settingsFromRow(row === undefined ? undefined : { version: row.version, mode: row.mode, thresholds: row.thresholds, createdAt: row.created_at });
+}
+
+/** A stored settings version as read (by `currentSettings`, or in one round trip by `readDecisionInput`). */
+export interface StoredSettingsRow {
+  version: number;
+  mode: Settings['mode'];
+  thresholds: unknown;
+  createdAt: Date | string;
+}
+
+/**
+ * The settings a stored row means. No row (impossible after migration 002) reads as the defaults, version 1.
+ * Stored thresholds were validated on the way in; parsing again guards against hand edits. Versions stored before a
+ * threshold existed (e.g. reputationRate, maxCooldownMinutes) read it as its default.
+ */
+export function settingsFromRow(row: StoredSettingsRow | undefined | null): VersionedSettings {
+  if (row === undefined || row === null) return { version: 1, mode: DEFAULT_MODE, thresholds: DEFAULT_THRESHOLDS, updatedAt: null };
   const stored = typeof row.thresholds === 'object' && row.thresholds !== null ? row.thresholds : {};
-  return { version: row.version, mode: row.mode, thresholds: thresholdsSchema.parse({ ...DEFAULT_THRESHOLDS, ...stored }), updatedAt: row.created_at.toISOString() };
+  return { version: row.version, mode: row.mode, thresholds: thresholdsSchema.parse({ ...DEFAULT_THRESHOLDS, ...stored }), updatedAt: new Date(row.createdAt).toISOString() };
 }
 
 /** Writes `settings` as the next version and mirrors the mode onto the organization. Call with the lock held. */
