@@ -37,12 +37,13 @@ interface QueryEvent {
   sql?: string;
 }
 
+/** Query timings kept at once; a query whose answer never comes is dropped past this many (see timeQueries). */
+const MAX_QUERIES_IN_FLIGHT = 10_000;
+
 /**
  * Query latency into drason_db_query_duration_seconds, from knex's query / query-response / query-error events:
  * labelled by operation only (the SQL text and its bindings never leave this function).
  */
-const MAX_QUERIES_IN_FLIGHT = 10_000;
-
 function timeQueries(db: Knex): void {
   const started = new Map<string, bigint>();
   const done = (query: QueryEvent, outcome: 'ok' | 'error'): void => {

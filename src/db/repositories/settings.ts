@@ -27,10 +27,8 @@ export async function insertSettingsVersion(tx: Tx, organizationId: string, vers
  */
 export async function currentSettings(tx: Tx, options: { lock?: boolean } = {}): Promise<VersionedSettings> {
   if (options.lock === true) await tx.raw('select 1 from organizations where id = drason_current_org() for update');
-  const row = (await tx('organization_settings').orderBy('version', 'desc').first('version', 'mode', 'thresholds', 'created_at')) as
-    | { version: number; mode: Settings['mode']; thresholds: unknown; created_at: Date }
-    | undefined;
-  return settingsFromRow(row === undefined ? undefined : { version: row.version, mode: row.mode, thresholds: row.thresholds, createdAt: row.created_at });
+  const row = (await tx('organization_settings').orderBy('version', 'desc').first('version', 'mode', 'thresholds', { createdAt: 'created_at' })) as StoredSettingsRow | undefined;
+  return settingsFromRow(row);
 }
 
 /** A stored settings version as read (by `currentSettings`, or in one round trip by `readDecisionInput`). */
