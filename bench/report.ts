@@ -18,7 +18,7 @@ export interface Row {
 }
 
 export interface ScenarioReport {
-  scenario: 'ingest' | 'delivery' | 'e2e' | 'escalation';
+  scenario: 'ingest' | 'delivery' | 'e2e' | 'escalation' | 'temporal-store';
   title: string;
   measuredAt: string;
   /** What was run, in one paragraph. */
@@ -33,7 +33,7 @@ export interface ScenarioReport {
 }
 
 export const RESULTS_DIR = path.join(__dirname, 'results');
-const SCENARIOS: ScenarioReport['scenario'][] = ['ingest', 'delivery', 'e2e', 'escalation'];
+const SCENARIOS: ScenarioReport['scenario'][] = ['ingest', 'delivery', 'e2e', 'escalation', 'temporal-store'];
 
 export const fmt = {
   int: (x: number): string => Math.round(x).toLocaleString('en-US'),

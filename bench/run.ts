@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: the issue's "must show" scenarios, each against its baseline measured in the same run, on the real
  * stack (embedded PostgreSQL, Temporal dev server, Drason's API and worker), with the load client in its own process.
- *   npm run bench                              ingest, delivery and e2e
- *   npm run bench -- --scenario ingest         one of ingest | delivery | e2e | escalation (escalation, ~12 min, is not in all)
+ *   npm run bench                              ingest, delivery, e2e and temporal-store
+ *   npm run bench -- --scenario ingest         one of ingest | delivery | e2e | escalation | temporal-store
+ *                                              (escalation, ~12 min, is not in all)
  * Sizes and durations (defaults in brackets):
  *   ingest:   --concurrency [32] --duration [15] --warmup [2] --open-duration [10]  (seconds)
  *   delivery: --rate [1000] --delivery-duration [20]                                  (events/s, seconds)
  *   e2e:      --events [100000] --batch [500] --e2e-concurrency [4] --e2e-timeout [600]
+ *   temporal-store: --store-signals [2000] --store-rounds [2]
  *   escalation: --esc-mailboxes [10000] --esc-domains [1000] --esc-campaigns [300] --storm-domains [5] --esc-timeout [600]
  *   all:      --mailboxes [1000]
  * Each scenario writes bench/results/<scenario>.json and .md; bench/results/latest.md and latest.json gather them.
@@ -19,6 +21,7 @@ import { DELIVERY_DEFAULTS, runDelivery } from './scenarios/delivery';
 import { E2E_DEFAULTS, runE2E } from './scenarios/e2e';
 import { ESCALATION_DEFAULTS, runEscalation } from './scenarios/escalation';
 import { INGEST_DEFAULTS, runIngest } from './scenarios/ingest';
+import { runTemporalStore, TEMPORAL_STORE_DEFAULTS } from './scenarios/temporalStore/scenario';
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +42,8 @@ const { values } = parseArgs({
     'esc-campaigns': { type: 'string', default: String(ESCALATION_DEFAULTS.campaigns) },
     'storm-domains': { type: 'string', default: String(ESCALATION_DEFAULTS.stormDomains) },
     'esc-timeout': { type: 'string', default: String(ESCALATION_DEFAULTS.timeoutMs / 1000) },
+    'store-signals': { type: 'string', default: String(TEMPORAL_STORE_DEFAULTS.signals) },
+    'store-rounds': { type: 'string', default: String(TEMPORAL_STORE_DEFAULTS.rounds) },
   },
 });
 
@@ -48,10 +53,10 @@ function number(name: keyof typeof values, min: number, max: number): number {
   return n;
 }
 
-const SCENARIOS = ['ingest', 'delivery', 'e2e', 'escalation'] as const;
+const SCENARIOS = ['ingest', 'delivery', 'e2e', 'escalation', 'temporal-store'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** `all`: escalation takes about 12 minutes, so it runs only when asked for. */
-const ALL: Scenario[] = ['ingest', 'delivery', 'e2e'];
+const ALL: Scenario[] = ['ingest', 'delivery', 'e2e', 'temporal-store'];
 
 async function main(): Promise<boolean> {
   const wanted: Scenario[] = values.scenario === 'all' ? [...ALL] : [values.scenario as Scenario];
@@ -76,6 +81,11 @@ async function main(): Promise<boolean> {
         timeoutMs: number('e2e-timeout', 10, 3600) * 1000,
         mailboxes,
       }),
+    'temporal-store': () => {
+      const cleanup = new Cleanup();
+      const options = { ...TEMPORAL_STORE_DEFAULTS, signals: number('store-signals', 1, 1_000_000), rounds: number('store-rounds', 1, 10) };
+      return runTemporalStore(options, cleanup).finally(() => cleanup.run());
+    },
     escalation: () => {
       const domains = number('esc-domains', 1, 100_000);
       return runEscalation({

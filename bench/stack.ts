@@ -65,7 +65,8 @@ export async function startInfra(cleanup: Cleanup): Promise<Infra> {
   cleanup.add('temporary folder', async () => fs.rmSync(dir, { recursive: true, force: true }));
   const pgHandle = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), superuserPassword: 's', ownerPassword: 'o', appPassword: 'a' });
   cleanup.add('PostgreSQL', () => pgHandle.stop());
-  const temporal = await startEmbeddedTemporal({ port: await freePort(), namespace: 'default', headless: true });
+  // File-backed in the same folder, exactly as `npm start` runs it (an in-memory server would flatter Temporal's cost).
+  const temporal = await startEmbeddedTemporal({ dataDir: dir, port: await freePort(), namespace: 'default', headless: true });
   cleanup.add('Temporal', () => temporal.stop());
   await migrateLatest({ ownerUrl: pgHandle.ownerUrl, appRole: APP_ROLE });
   const settings: RuntimeSettings = {
