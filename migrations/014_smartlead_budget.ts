@@ -14,27 +14,11 @@
 import type { Knex } from 'knex';
 import { enableTenantRls, grantApp } from './helpers';
 
-export async function up(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('integration_credentials', (t) => {
-    t.integer('rate_limit_per_minute').nullable();
-    t.integer('rate_limit_burst').nullable();
-  });
-  await knex.raw(`alter table integration_credentials add constraint integration_credentials_rate_limit_check check (
-    (rate_limit_per_minute is null) = (rate_limit_burst is null)
-    and (rate_limit_per_minute is null or (rate_limit_per_minute between 1 and 10000 and rate_limit_burst between 1 and rate_limit_per_minute)))`);
-
-  await knex.schema.createTable('smartlead_rate_budgets', (t) => {
-    t.uuid('organization_id').notNullable().references('id').inTable('organizations');
-    t.text('key_fingerprint').notNullable();
-    t.specificType('slots', 'double precision[]').notNullable().defaultTo(knex.raw(`'{}'`)).comment('granted slots, epoch ms, ascending');
-    t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
-    t.primary(['organization_id', 'key_fingerprint']);
-  });
-  await knex.raw(`alter table smartlead_rate_budgets add constraint smartlead_rate_budgets_fingerprint_check check (key_fingerprint ~ '^[0-9a-f]{32,64}$')`);
-  await enableTenantRls(knex, 'smartlead_rate_budgets');
-  await grantApp(knex, 'smartlead_rate_budgets');
-
-  await knex.raw(`
+/**
+ * The slot-reservation function as this migration defines it (`create function`). Exported so that migration 017's
+ * `down` can put it back exactly.
+ */
+export const TAKE_BUDGET_FUNCTION = `
     create function drason_smartlead_take_budget(p_fingerprint text, p_limits int[], p_windows_ms int[], p_max_wait_ms double precision, p_margin_ms double precision)
     returns table (granted boolean, wait_ms double precision)
     language plpgsql security invoker set search_path = public as $$
@@ -80,7 +64,29 @@ export async function up(knex: Knex): Promise<void> {
       update smartlead_rate_budgets set slots = v_slots, updated_at = now()
        where organization_id = v_org and key_fingerprint = p_fingerprint;
       return query select true, v_at - v_now;
-    end $$`);
+    end $$`;
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('integration_credentials', (t) => {
+    t.integer('rate_limit_per_minute').nullable();
+    t.integer('rate_limit_burst').nullable();
+  });
+  await knex.raw(`alter table integration_credentials add constraint integration_credentials_rate_limit_check check (
+    (rate_limit_per_minute is null) = (rate_limit_burst is null)
+    and (rate_limit_per_minute is null or (rate_limit_per_minute between 1 and 10000 and rate_limit_burst between 1 and rate_limit_per_minute)))`);
+
+  await knex.schema.createTable('smartlead_rate_budgets', (t) => {
+    t.uuid('organization_id').notNullable().references('id').inTable('organizations');
+    t.text('key_fingerprint').notNullable();
+    t.specificType('slots', 'double precision[]').notNullable().defaultTo(knex.raw(`'{}'`)).comment('granted slots, epoch ms, ascending');
+    t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+    t.primary(['organization_id', 'key_fingerprint']);
+  });
+  await knex.raw(`alter table smartlead_rate_budgets add constraint smartlead_rate_budgets_fingerprint_check check (key_fingerprint ~ '^[0-9a-f]{32,64}$')`);
+  await enableTenantRls(knex, 'smartlead_rate_budgets');
+  await grantApp(knex, 'smartlead_rate_budgets');
+
+  await knex.raw(TAKE_BUDGET_FUNCTION);
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -19,6 +19,7 @@ import * as m013 from './013_console_sessions';
 import * as m014 from './014_smartlead_budget';
 import * as m015 from './015_metrics';
 import * as m016 from './016_single_trip_engine_io';
+import * as m017 from './017_smartlead_shared_hold';
 
 export interface NamedMigration extends Knex.Migration {
   name: string;
@@ -41,4 +42,5 @@ export const migrations: NamedMigration[] = [
   { name: '014_smartlead_budget', ...m014 },
   { name: '015_metrics', ...m015 },
   { name: '016_single_trip_engine_io', ...m016 },
+  { name: '017_smartlead_shared_hold', ...m017 },
 ];

@@ -64,6 +64,11 @@ export interface RateBudget {
    * is more than `maxWaitMs` away (nothing is reserved then; `waitMs` says how far it is).
    */
   reserve(keyFingerprint: string, maxWaitMs: number): Promise<{ granted: boolean; waitMs: number }>;
+  /**
+   * Smartlead answered 429: no slot of the key is granted for `holdMs` from now, in any process (a longer hold
+   * already recorded stands). Optional: a store without it leaves the hold to the process that saw the 429.
+   */
+  hold?(keyFingerprint: string, holdMs: number): Promise<void>;
   /** Told once per request how long it waited and how that ended (metrics). */
   observe?(waitedMs: number, outcome: BudgetWaitOutcome): void;
 }

@@ -3,7 +3,8 @@
  *
  * Per call: retried with exponential backoff and jitter on 5xx, timeouts and network errors, and after the server's
  * Retry-After on 429; 4xx other than 429 are never retried. Per attempt, in this order: the key's local throttle
- * (in-process spacing, and a 429's Retry-After holding back every call with the key) → the circuit breaker of the
+ * (in-process spacing, and a 429's Retry-After holding back every call with the key; the shared budget is told too,
+ * so every other process holds back as well) → the circuit breaker of the
  * organization → the key's shared rate budget (rateBudget.ts: a slot reserved right before sending, shared by every
  * process) → the per-attempt timeout → send.
  *
@@ -327,8 +328,14 @@ export class ResiliencePolicy {
         } catch (err) {
           if (isBrokenCircuitError(err)) throw this.circuitOpenError(method, path);
           if (signal?.aborted === true) throw signal.reason;
-          // A 429 holds back every call made with this key in this process until Retry-After.
-          if (err instanceof SmartleadRateLimitedError && err.status === 429) throttle.block(err.retryAfterMs);
+          if (err instanceof SmartleadRateLimitedError && err.status === 429) {
+            // A 429 holds back every call made with this key until Retry-After: in this process at once, and in every
+            // process through the shared budget. If recording it there fails, this process's hold still stands.
+            throttle.block(err.retryAfterMs);
+            await budget?.store.hold?.(this.o.keyFingerprint, err.retryAfterMs).catch((holdError: unknown) =>
+              this.o.logger.warn('Smartlead 429: recording the hold in the shared budget failed', { method, path, error: String(holdError) }),
+            );
+          }
           throw err;
         }
       });

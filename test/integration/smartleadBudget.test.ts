@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { config, parseConfig } from '../../src/config';
 import { smartleadAccess, type SmartleadActivityDeps } from '../../src/activities/smartlead';
 import { createOrganizationWithAdminKey } from '../../src/db/repositories/organizations';
-import { createIntegrations, type Integrations } from '../../src/db/repositories/integrations';
+import { createIntegrations, smartleadBudgetStore, type Integrations } from '../../src/db/repositories/integrations';
 import { withTenant } from '../../src/db/tenant';
 import { Keyring, generateEncryptionKeySpec } from '../../src/security/encryption';
 import { SmartleadRateLimitedError, resetSmartleadRegistries, windowsOf, type RateWindow } from '../../src/smartlead';
@@ -79,6 +79,41 @@ describe('Smartlead rate budget shared across processes (real Postgres, simulato
     assert.deepEqual(sim.overLimit, [], 'the simulator saw no request over its per-key limit');
     assert.ok(sim.calls.every((c) => c.status === 200));
     assertWithin(sim.calls, windows);
+  });
+
+  it("a 429 one process receives holds back every process using the key until its Retry-After, not only its own", async () => {
+    sim.limiter.config = null;
+    const windows: RateWindow[] = [{ maxRequests: 100, perMs: 1000 }]; // roomy: only the 429 holds anything back
+    const first = await processClient(orgC, { windows, maxWaitMs: 10_000 });
+    sim.faults.rateLimit(1, { retryAfterSeconds: 3 });
+    // Its Retry-After is over the client's own retry limit (1 s), so the call fails for Temporal to retry later.
+    await assert.rejects(first.getCampaign(3001), (e: unknown) => e instanceof SmartleadRateLimitedError && e.status === 429);
+    assert.equal(sim.calls.length, 1);
+    const refused = sim.calls[0]!;
+
+    resetSmartleadRegistries(); // another worker process: it never saw the 429 itself
+    const other = await processClient(orgC, { windows, maxWaitMs: 0 });
+    await assert.rejects(
+      other.getCampaign(3001),
+      (e: unknown) => e instanceof SmartleadRateLimitedError && /shared rate budget/.test(e.message) && e.retryAfterMs > 0,
+    );
+    assert.equal(sim.calls.length, 1, 'the other process sent nothing during the hold');
+
+    const patient = await processClient(orgC, { windows, maxWaitMs: 10_000 });
+    await patient.getCampaign(3001);
+    assert.equal(sim.calls.length, 2);
+    assert.equal(sim.calls[1]!.status, 200);
+    assert.ok(sim.calls[1]!.at >= refused.at + 3000, `sent ${sim.calls[1]!.at - refused.at} ms after the 429 that asked for 3,000`);
+  });
+
+  it('a shorter Retry-After never shortens a longer hold already recorded', async () => {
+    const store = smartleadBudgetStore(database.db, orgB, [{ maxRequests: 100, perMs: 1000 }]);
+    const fingerprint = 'ab'.repeat(16);
+    await store.hold!(fingerprint, 60_000);
+    await store.hold!(fingerprint, 1000);
+    const slot = await store.reserve(fingerprint, 0);
+    assert.equal(slot.granted, false);
+    assert.ok(slot.waitMs > 50_000, `next slot in ${slot.waitMs} ms`);
   });
 
   it('a different organization has its own budget, and a rotated key starts with a fresh one', async () => {

@@ -142,6 +142,10 @@ export function smartleadBudgetStore(
   const marginMs = options.marginMs ?? SMARTLEAD_BUDGET_MARGIN_MS;
   return {
     reserve: (keyFingerprint, maxWaitMs) => withTenant(db, organizationId, (tx) => takeSmartleadBudgetSlot(tx, keyFingerprint, windows, { maxWaitMs, marginMs })),
+    // Migration 017: no slot of the key before now + holdMs, in any process.
+    hold: async (keyFingerprint, holdMs) => {
+      await withTenant(db, organizationId, (tx) => tx.raw('select drason_smartlead_hold_budget(?, ?)', [keyFingerprint, holdMs]));
+    },
     ...(options.observe === undefined ? {} : { observe: options.observe }),
   };
 }
