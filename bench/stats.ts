@@ -46,6 +46,16 @@ export class Samples {
   }
 }
 
+/** Calls `each(0 … count-1)`, each index once, with at most `concurrency` calls in flight. */
+export async function forEachConcurrently(count: number, concurrency: number, each: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      for (let i = next++; i < count; i = next++) await each(i);
+    }),
+  );
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every `everyMs` until it returns a value other than undefined, or throws after `timeoutMs`. */

@@ -17,7 +17,7 @@ import { CpuMeter, describeSplit, RssSampler, type CpuSplit } from '../cpu';
 import { LoadClientProcess, type LoadResult } from '../load';
 import { fmt, type Row, type ScenarioReport } from '../report';
 import { backlog, checkClient, Cleanup, createOrganization, startInfra, startWorkerProcess, type WorkerHandle } from '../stack';
-import { sleep } from '../stats';
+import { forEachConcurrently, sleep } from '../stats';
 import { mailboxOf, totalsOf, type Totals, type WorkloadSpec } from '../workload';
 import type { WorkerStats } from '../workerProcess';
 
@@ -35,21 +35,16 @@ export const E2E_DEFAULTS: E2EOptions = { events: 100_000, batch: 500, concurren
 /** Each mailbox's `snapshot.received`; a mailbox without a workflow (never signalled) received nothing. */
 async function received(client: Client, organizationId: string, mailboxes: string[]): Promise<Map<string, Totals>> {
   const out = new Map<string, Totals>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < mailboxes.length) {
-        const mailbox = mailboxes[next++]!;
-        try {
-          const s = await client.workflow.getHandle(mailboxWorkflowId(organizationId, mailbox)).query(snapshotQuery);
-          out.set(mailbox, { sent: 0, hardBounces: s.received.hardBounces, failures: s.received.failures });
-        } catch (error) {
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-          out.set(mailbox, { sent: 0, hardBounces: 0, failures: 0 });
-        }
-      }
-    }),
-  );
+  await forEachConcurrently(mailboxes.length, 16, async (i) => {
+    const mailbox = mailboxes[i]!;
+    try {
+      const s = await client.workflow.getHandle(mailboxWorkflowId(organizationId, mailbox)).query(snapshotQuery);
+      out.set(mailbox, { sent: 0, hardBounces: s.received.hardBounces, failures: s.received.failures });
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      out.set(mailbox, { sent: 0, hardBounces: 0, failures: 0 });
+    }
+  });
   return out;
 }
 

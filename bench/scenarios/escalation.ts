@@ -29,7 +29,7 @@ import { startApiComponent } from '../../src/workers/components';
 import { CpuMeter, describeSplit, memoryOf, RssSampler, type CpuSplit } from '../cpu';
 import { fmt, type Row, type ScenarioReport } from '../report';
 import { backlog, checkClient, Cleanup, createOrganization, primeMailboxWorkflows, startInfra, startWorkerProcess, type Infra } from '../stack';
-import { waitFor } from '../stats';
+import { forEachConcurrently, waitFor } from '../stats';
 import { hash32 } from '../workload';
 
 export interface EscalationOptions {
@@ -141,20 +141,15 @@ async function scanHistories(client: Client, query: string): Promise<HistoryScan
   for await (const w of client.workflow.list({ query, pageSize: 1000 })) {
     infos.push({ workflowId: w.workflowId, runId: w.runId, type: w.type, running: w.status.name === 'RUNNING', length: w.historyLength });
   }
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < infos.length) {
-        const info = infos[next++]!;
-        if (!info.running) continue;
-        try {
-          info.length = (await client.workflow.getHandle(info.workflowId, info.runId).describe()).historyLength;
-        } catch {
-          // Closed between list and describe: keep visibility's count.
-        }
-      }
-    }),
-  );
+  await forEachConcurrently(infos.length, 16, async (i) => {
+    const info = infos[i]!;
+    if (!info.running) return;
+    try {
+      info.length = (await client.workflow.getHandle(info.workflowId, info.runId).describe()).historyLength;
+    } catch {
+      // Closed between list and describe: keep visibility's count.
+    }
+  });
   const scan: HistoryScan = { runs: infos.length, open: 0, closed: 0, max: { length: 0, workflowId: '', type: '' }, maxByType: {}, over1000: 0 };
   for (const i of infos) {
     if (i.running) scan.open += 1;

@@ -18,7 +18,7 @@ import { freePort } from '../../../test/support/ports';
 import { CpuMeter } from '../../cpu';
 import { fmt, type Row, type ScenarioReport } from '../../report';
 import type { Cleanup } from '../../stack';
-import { waitFor } from '../../stats';
+import { forEachConcurrently, waitFor } from '../../stats';
 
 export interface TemporalStoreOptions {
   signals: number;
@@ -68,25 +68,16 @@ async function measure(store: Store, bundle: WorkflowBundleWithSourceMap, o: Tem
     try {
       const client = new Client({ connection });
       const ids = Array.from({ length: o.workflows }, (_, i) => `cycle-${i}`);
-      /** Runs `each(0 … count-1)` from `o.callers` concurrent callers. */
-      const fanOut = async (count: number, each: (i: number) => Promise<unknown>): Promise<void> => {
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: o.callers }, async () => {
-            for (let i = next++; i < count; i = next++) await each(i);
-          }),
-        );
-      };
-      await fanOut(o.workflows, (i) => client.workflow.start('signalCycleWorkflow', { taskQueue: 'temporal-store', workflowId: ids[i]! }));
+      await forEachConcurrently(o.workflows, o.callers, (i) => client.workflow.start('signalCycleWorkflow', { taskQueue: 'temporal-store', workflowId: ids[i]! }));
       // Each workflow's first signal, not measured: steady state, every workflow running and cached.
-      await fanOut(o.workflows, (i) => client.workflow.getHandle(ids[i]!).signal('tick', -1));
+      await forEachConcurrently(o.workflows, o.callers, (i) => client.workflow.getHandle(ids[i]!).signal('tick', -1));
       await waitFor('the warm-up signals to be handled', 120_000, 20, async () => (handled >= o.workflows ? true : undefined));
       handled = 0;
 
       const meter = new CpuMeter(() => ({ temporal: [temporal.process.pid!], worker: [process.pid] }));
       meter.start();
       const began = performance.now();
-      await fanOut(o.signals, (i) => client.workflow.getHandle(ids[i % o.workflows]!).signal('tick', i));
+      await forEachConcurrently(o.signals, o.callers, (i) => client.workflow.getHandle(ids[i % o.workflows]!).signal('tick', i));
       const sentMs = performance.now() - began;
       await waitFor('every signal to be handled', 300_000, 5, async () => (handled >= o.signals ? true : undefined));
       const doneMs = performance.now() - began;
@@ -104,8 +95,7 @@ async function measure(store: Store, bundle: WorkflowBundleWithSourceMap, o: Tem
       await connection.close();
     }
   } finally {
-    await temporal.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await temporal.stop(); // its folder goes with the scenario's cleanup
   }
 }
 
