@@ -61,13 +61,7 @@ describe('npm start (end to end)', function () {
     assert.ok(fs.existsSync(path.join(dataDir, 'postgres', 'PG_VERSION')), 'Postgres data lives in the data folder');
     assert.ok(fs.existsSync(path.join(dataDir, 'temporal.sqlite')), 'Temporal state lives in the data folder');
     // SQLite's header says how the file is journaled: bytes 18 and 19 are 2 in WAL mode, 1 with a rollback journal.
-    const header = Buffer.alloc(20);
-    const fd = fs.openSync(path.join(dataDir, 'temporal.sqlite'), 'r');
-    try {
-      fs.readSync(fd, header, 0, 20, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
+    const header = fs.readFileSync(path.join(dataDir, 'temporal.sqlite'));
     assert.deepEqual([header[18], header[19]], [2, 2], 'the Temporal file is journaled write-ahead');
   });
 
